@@ -1,0 +1,3 @@
+from chaoslab.cli import main
+
+main()

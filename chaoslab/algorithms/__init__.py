@@ -1,0 +1,12 @@
+"""Sans-I/O algorithm cores.
+
+Nothing under this package touches sockets, threads, the clock or unseeded
+randomness: every input (a message or a tick) carries the current time, and
+every output is returned as data. The node runtime and the simulator are the
+two drivers; see :mod:`chaoslab.algorithms.base` for the contract they share.
+"""
+
+from chaoslab.algorithms.base import Algorithm, Event, Output
+from chaoslab.algorithms.registry import ALGORITHMS, AlgorithmSpec, get_algorithm
+
+__all__ = ["ALGORITHMS", "Algorithm", "AlgorithmSpec", "Event", "Output", "get_algorithm"]

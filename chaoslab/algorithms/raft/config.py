@@ -1,0 +1,100 @@
+"""Raft's settings: the ``[raft]`` section of a cluster file, checked once.
+
+Every key is optional; a missing key takes the default below. Errors are one
+line naming the key, because the CLI shows them to users as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RaftConfig:
+    """Validated Raft settings. Durations are kept in milliseconds, as written."""
+
+    election_timeout_ms: tuple[float, float] = (150.0, 300.0)
+    heartbeat_ms: float = 50.0
+    # Raft thesis §9.6: ask "would you vote for me?" before bumping the term,
+    # so a node that was cut off cannot disrupt a healthy leader on return.
+    pre_vote: bool = True
+    # Raft thesis §6.2: a leader steps down when it has not heard from a
+    # majority within an election timeout, and a server that hears from a
+    # leader ignores vote requests for that long (the "leader lease").
+    check_quorum: bool = True
+
+    @property
+    def election_timeout_min(self) -> float:
+        """Seconds."""
+        return self.election_timeout_ms[0] / 1000.0
+
+    @property
+    def election_timeout_max(self) -> float:
+        """Seconds."""
+        return self.election_timeout_ms[1] / 1000.0
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """Seconds."""
+        return self.heartbeat_ms / 1000.0
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"raft.{key} must be a number of milliseconds, got {value!r}")
+    return float(value)
+
+
+def _election_timeout(key: str, value: Any) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ValueError(f"raft.{key} must be a list of two numbers [min, max] in milliseconds, got {value!r}")
+    low, high = (_number(key, v) for v in value)
+    if low <= 0:
+        raise ValueError(f"raft.{key} minimum must be > 0, got {value!r}")
+    if high <= low:
+        raise ValueError(f"raft.{key} maximum must be greater than its minimum, got {value!r}")
+    return (low, high)
+
+
+def _heartbeat(key: str, value: Any) -> float:
+    ms = _number(key, value)
+    if ms <= 0:
+        raise ValueError(f"raft.{key} must be > 0, got {value!r}")
+    return ms
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"raft.{key} must be true or false, got {value!r}")
+    return value
+
+
+# key -> parser; issue 3's keys (max_batch..., snapshot_threshold) slot in here.
+_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "election_timeout_ms": _election_timeout,
+    "heartbeat_ms": _heartbeat,
+    "pre_vote": _flag,
+    "check_quorum": _flag,
+}
+
+
+def parse_config(section: Mapping[str, Any]) -> RaftConfig:
+    """A :class:`RaftConfig` from a ``[raft]`` section; ``ValueError`` (one line) if invalid."""
+    if not isinstance(section, Mapping):
+        raise ValueError(f"the raft section must be a table, got {section!r}")
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        parser = _PARSERS.get(key)
+        if parser is None:
+            raise ValueError(f"unknown raft setting {key!r} (known: {', '.join(sorted(_PARSERS))})")
+        values[key] = parser(key, value)
+    config = RaftConfig(**values)
+    if config.heartbeat_ms >= config.election_timeout_ms[0]:
+        raise ValueError(
+            f"raft.heartbeat_ms ({config.heartbeat_ms:g}) must be less than the minimum "
+            f"election timeout ({config.election_timeout_ms[0]:g} ms)"
+        )
+    return config

@@ -1,0 +1,1 @@
+"""The lab: run directories, the supervisor, and the Python API (:class:`Cluster`)."""

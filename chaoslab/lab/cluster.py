@@ -1,0 +1,288 @@
+"""The Python API to a running cluster; the CLI is a thin shell over it.
+
+    with Cluster.up("raft", nodes=5, home=tmp_path) as c:
+        leader = c.wait_for_leader()
+        c.crash(leader)
+        ...
+
+Every method talks to the supervisor's Control service over the unix socket
+in the run directory, so any process (a test, the CLI, a notebook) can drive
+a cluster another process started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from chaoslab.algorithms import get_algorithm
+from chaoslab.errors import LabError
+from chaoslab.lab.rundir import RunDir, find_run_dir, home_dir, last_line, pid_alive
+from chaoslab.lab.spec import ClusterSpec, build_spec
+from chaoslab.v1 import control_pb2, control_pb2_grpc
+from chaoslab.wire.plain import to_plain
+
+UP_TIMEOUT = 30.0
+DOWN_TIMEOUT = 10.0
+_USER_ERRORS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+
+
+def status_to_dict(status: control_pb2.ClusterStatus) -> dict[str, Any]:
+    """The JSON shape of ``status --json`` and of dashboard snapshots.
+
+    ``ClusterStatus`` as plain data, plus ``role``, ``term`` and ``leader`` lifted
+    to each node (``None`` when the node did not answer): the keys scripts use most.
+    """
+    snap = to_plain(status)
+    for node in snap["nodes"]:
+        s = node.get("status")
+        node["role"] = s["role"] if s else None
+        node["term"] = s["term"] if s else None
+        node["leader"] = (s["leader"] or None) if s else None
+    return snap
+
+
+class Cluster:
+    """A handle on one cluster's run directory and supervisor."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self._channel: grpc.Channel | None = None
+        self._stub: control_pb2_grpc.ControlStub | None = None
+
+    # -- finding and starting -------------------------------------------------
+
+    @classmethod
+    def find(cls, name: str | None = None, home: str | os.PathLike[str] | None = None) -> Cluster:
+        """The running cluster called ``name`` (or the only one running)."""
+        run = find_run_dir(home_dir(home), name)
+        if not run.running():
+            raise LabError(
+                f"cluster {run.name!r} is not running (its supervisor is gone); "
+                f"`chaoslab down --name {run.name}` cleans up {run.path}"
+            )
+        return cls(run)
+
+    @classmethod
+    def up(
+        cls,
+        algorithm: str,
+        nodes: int | None = None,
+        name: str | None = None,
+        seed: int | None = None,
+        home: str | os.PathLike[str] | None = None,
+        definition: Path | None = None,
+        overrides: list[str] | None = None,
+        base_port: int = 0,
+        timeout: float = UP_TIMEOUT,
+    ) -> Cluster:
+        """Start a cluster and return once every node serves and it is ready (raft: a leader)."""
+        spec = build_spec(algorithm, name, nodes, seed, definition, overrides, base_port)
+        return cls.start(spec, home_dir(home), timeout)
+
+    @classmethod
+    def start(cls, spec: ClusterSpec, home: Path, timeout: float = UP_TIMEOUT) -> Cluster:
+        run = RunDir(home / spec.name)
+        if run.spec.exists():
+            if run.running():
+                raise LabError(f"cluster {spec.name!r} is already running (stop it with `chaoslab down --name {spec.name}`)")
+            raise LabError(
+                f"cluster {spec.name!r} left a stale run directory {run.path} (its supervisor is gone); "
+                f"`chaoslab down --name {spec.name}` cleans it up"
+            )
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        run.path.mkdir(mode=0o700)
+        spec.save(run.spec)
+        with open(run.supervisor_log, "ab") as logf:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "chaoslab.lab.supervisor", str(run.path)],
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # detached: survives the terminal `up` ran in
+                close_fds=True,
+            )
+        cluster = cls(run)
+        try:
+            cluster._wait_ready(proc, timeout)
+        except BaseException:
+            cluster._abandon(proc)
+            raise
+        return cluster
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
+        algo = get_algorithm(ClusterSpec.load(self.run.spec).algorithm)
+        deadline = time.monotonic() + timeout
+        why = "the supervisor did not start"
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                error = _read_first_line(self.run.startup_error) or last_line(self.run.supervisor_log)
+                raise LabError(f"cluster {self.run.name!r} failed to start: {error}")
+            try:
+                status = self.status(timeout=1.0)
+            except LabError:
+                time.sleep(0.05)
+                continue
+            down = [n.id for n in status.nodes if n.state != "up"]
+            if down:
+                why = f"not serving yet: {', '.join(down)}"
+            elif not algo.ready([to_plain(n.status) for n in status.nodes]):
+                why = "no leader elected"
+            else:
+                return
+            time.sleep(0.05)
+        raise LabError(f"cluster {self.run.name!r} was not ready within {timeout:g}s ({why})")
+
+    def _abandon(self, proc: subprocess.Popen[bytes]) -> None:
+        """Undo a failed `up`: kill the supervisor (its children die with it) and remove the run dir."""
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        self._reap_children()
+        self.close()
+        shutil.rmtree(self.run.path, ignore_errors=True)
+
+    # -- control ------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    def _control(self) -> control_pb2_grpc.ControlStub:
+        if self._stub is None:
+            self._channel = grpc.insecure_channel(self.run.control_address())
+            self._stub = control_pb2_grpc.ControlStub(self._channel)
+        return self._stub
+
+    def _call(self, method: str, request: Any, timeout: float = 5.0) -> Any:
+        try:
+            return getattr(self._control(), method)(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            code = exc.code()
+            if code in _USER_ERRORS:
+                raise LabError(exc.details()) from None
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise LabError(f"cluster {self.name!r} is not answering ({code.name.lower()})") from None
+            raise
+
+    def status(self, log_tail: int = 0, timeout: float = 5.0) -> control_pb2.ClusterStatus:
+        return self._call("Status", control_pb2.ClusterStatusRequest(log_tail=log_tail), timeout)
+
+    def status_dict(self, log_tail: int = 0) -> dict[str, Any]:
+        return status_to_dict(self.status(log_tail))
+
+    def leader(self) -> str | None:
+        """The node that is leader in the highest term, as reported right now."""
+        nodes = [n for n in self.status().nodes if n.HasField("status") and n.status.role == "leader"]
+        return max(nodes, key=lambda n: n.status.term).id if nodes else None
+
+    def wait_for(self, predicate: Callable[[control_pb2.ClusterStatus], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+        """Poll status until ``predicate`` returns something truthy; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate(self.status())
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not reached within {timeout:g}s")
+            time.sleep(0.05)
+
+    def wait_for_leader(self, timeout: float = 10.0, exclude: tuple[str, ...] = ()) -> str:
+        def leader(status: control_pb2.ClusterStatus) -> str | None:
+            leaders = [n for n in status.nodes if n.HasField("status") and n.status.role == "leader" and n.id not in exclude]
+            return max(leaders, key=lambda n: n.status.term).id if leaders else None
+
+        return self.wait_for(leader, timeout, "a leader")
+
+    def _target(self, method: str, nodes: tuple[str, ...], seed: int = 0) -> list[str]:
+        return list(self._call(method, control_pb2.NodeTarget(nodes=list(nodes), seed=seed)).nodes)
+
+    def crash(self, *nodes: str, seed: int = 0) -> list[str]:
+        """SIGKILL nodes (ids, ``leader`` or ``random``); returns the ids crashed."""
+        return self._target("Crash", nodes, seed)
+
+    def restart(self, *nodes: str) -> list[str]:
+        """Start crashed nodes again with the same id and data directory."""
+        return self._target("Restart", nodes)
+
+    def pause(self, *nodes: str, seed: int = 0) -> list[str]:
+        return self._target("Pause", nodes, seed)
+
+    def resume(self, *nodes: str) -> list[str]:
+        return self._target("Resume", nodes)
+
+    # -- stopping -------------------------------------------------------------
+
+    def down(self, keep: bool = False, timeout: float = DOWN_TIMEOUT) -> None:
+        """Stop every process of the cluster and (unless ``keep``) remove its run directory."""
+        pid = self.run.supervisor_pid()
+        if pid_alive(pid):
+            try:
+                self._call("Shutdown", control_pb2.Empty(), timeout=2.0)
+            except LabError:
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self._reap_children()
+        self.close()
+        if not keep:
+            shutil.rmtree(self.run.path, ignore_errors=True)
+
+    def _reap_children(self) -> None:
+        """Kill whatever a dead supervisor left behind (normally nothing: see lifeline)."""
+        try:
+            pids = json.loads(self.run.pids.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        children = [pids.get("proxy", 0), *pids.get("nodes", {}).values()]
+        deadline = time.monotonic() + 3.0
+        for pid in children:
+            while _is_our_child(pid, self.run.path) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if _is_our_child(pid, self.run.path):
+                os.kill(pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = self._stub = None
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def __repr__(self) -> str:
+        return f"Cluster({self.name!r}, {self.run.path})"
+
+
+def _is_our_child(pid: int, run_path: Path) -> bool:
+    """Alive and still one of this run's processes (pids get reused)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(run_path).encode() in cmdline
+
+
+def _read_first_line(path: Path) -> str:
+    try:
+        return path.read_text().strip().splitlines()[0]
+    except (FileNotFoundError, IndexError):
+        return ""

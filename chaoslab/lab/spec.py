@@ -1,0 +1,149 @@
+"""Cluster definitions: what to run (clusters/*.toml + overrides) and where (ports).
+
+``ClusterSpec`` is the user's intent; the supervisor turns it into a
+``cluster.json`` in the run directory with the ports it bound, which is the
+one file every child process reads to find its peers.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaoslab.algorithms import get_algorithm
+from chaoslab.errors import LabError
+
+MAX_NODES = 64
+HOST = "127.0.0.1"
+
+
+@dataclass
+class NodeAddress:
+    id: str
+    port: int  # the node's own gRPC server (peer stream, Node, KV)
+    proxy_port: int  # where peers send to reach it
+
+
+@dataclass
+class ClusterSpec:
+    name: str
+    algorithm: str
+    nodes: int
+    seed: int
+    config: dict[str, Any] = field(default_factory=dict)  # the algorithm's section
+    base_port: int = 0  # 0: pick free ports
+    addresses: list[NodeAddress] = field(default_factory=list)
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [f"n{i}" for i in range(1, self.nodes + 1)]
+
+    def address(self, node_id: str) -> NodeAddress:
+        for a in self.addresses:
+            if a.id == node_id:
+                return a
+        raise KeyError(node_id)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ClusterSpec:
+        raw = json.loads(text)
+        raw["addresses"] = [NodeAddress(**a) for a in raw.get("addresses", [])]
+        return cls(**raw)
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ClusterSpec:
+        return cls.from_json(path.read_text())
+
+
+def default_definition_path(algorithm: str) -> Path | None:
+    """``./clusters/<algo>.toml`` if present, else the one shipped beside the package."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = base / "clusters" / f"{algorithm}.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_definition(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise LabError(f"cluster definition {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LabError(f"{path}: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``raft.heartbeat_ms=30`` -> (["raft", "heartbeat_ms"], 30); values are TOML."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise LabError(f"--set takes KEY=VALUE, got {text!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()  # a bare word: take it as a string
+    return key.strip().split("."), parsed
+
+
+def build_spec(
+    algorithm: str,
+    name: str | None = None,
+    nodes: int | None = None,
+    seed: int | None = None,
+    definition: Path | None = None,
+    overrides: list[str] | None = None,
+    base_port: int = 0,
+) -> ClusterSpec:
+    """Validate everything a user can get wrong before a single process starts."""
+    try:
+        algo = get_algorithm(algorithm)
+    except KeyError as exc:
+        raise LabError(exc.args[0]) from None
+    path = definition or default_definition_path(algorithm)
+    doc = load_definition(path) if path is not None else {}
+    if doc.get("algorithm", algorithm) != algorithm:
+        raise LabError(f"{path} defines a {doc['algorithm']!r} cluster, not {algorithm!r}")
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        if len(keys) == 1 and keys[0] not in ("nodes", "seed"):
+            keys = [algorithm, *keys]  # `--set heartbeat_ms=30` means the algorithm's key
+        target = doc
+        for k in keys[:-1]:
+            target = target.setdefault(k, {})
+            if not isinstance(target, dict):
+                raise LabError(f"--set {text}: {k} is not a table")
+        target[keys[-1]] = value
+    n = nodes if nodes is not None else doc.get("nodes", 5)
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_NODES:
+        raise LabError(f"--nodes must be between 1 and {MAX_NODES}, got {n}")
+    if base_port and not 1024 <= base_port <= 65535 - 2 * n:
+        raise LabError(f"--base-port must leave room for {2 * n} ports between 1024 and 65535")
+    config = doc.get(algorithm, {})
+    try:
+        algo.check_config(config)
+    except ValueError as exc:
+        raise LabError(f"{algorithm} config: {exc}") from None
+    cluster_name = name or algorithm
+    if not cluster_name.replace("-", "").replace("_", "").isalnum() or len(cluster_name) > 40:
+        raise LabError(f"cluster name {cluster_name!r}: use letters, digits, - and _ (at most 40)")
+    return ClusterSpec(
+        name=cluster_name,
+        algorithm=algorithm,
+        nodes=n,
+        seed=seed if seed is not None else int(doc.get("seed", random.randrange(1, 2**31))),
+        config=config,
+        base_port=base_port,
+    )

@@ -1,0 +1,349 @@
+"""The supervisor: owns a cluster's processes and answers its Control service.
+
+    python -m chaoslab.lab.supervisor RUN_DIR
+
+Started detached by ``chaoslab up`` (its own session), it assigns ports,
+writes ``cluster.json``, starts the proxy and the nodes, and serves Control on
+a unix socket in the run directory. Children ask the kernel to kill them when
+it dies (see :mod:`chaoslab.runtime.lifeline`), so whatever happens to the
+supervisor, nothing outlives it. On SIGTERM/SIGINT/SIGHUP or
+``Control.Shutdown`` it stops the children and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from chaoslab.errors import LabError
+from chaoslab.events import EventLog
+from chaoslab.lab.ports import assign_ports
+from chaoslab.lab.rundir import RunDir, last_line
+from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
+from chaoslab.wire.streams import EXIT_PORT_IN_USE, bind_all, new_server
+
+log = logging.getLogger("chaoslab.lab")
+
+STATUS_DEADLINE = 0.5  # seconds a node has to answer Status before it counts as not answering
+STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL on shutdown
+
+
+@dataclass
+class Child:
+    """One process the supervisor owns (a node or the proxy)."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    state: str = "starting"  # starting | up | paused | crashed | stopped
+    restarts: int = 0
+    expected_exit: bool = False  # we killed it on purpose
+    answered: bool = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid if self.proc is not None else 0
+
+    def spawn(self, extra: list[str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as logf:
+            self.proc = subprocess.Popen(
+                [*self.argv, *extra], stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, close_fds=True
+            )
+        self.state = "starting"
+        self.answered = False
+        self.expected_exit = False
+
+    def signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+
+@dataclass
+class NodeHandle(Child):
+    channel: grpc.aio.Channel | None = None
+    stub: node_pb2_grpc.NodeStub | None = None
+    last_status: node_pb2.NodeStatus | None = field(default=None, repr=False)
+
+
+class Supervisor(control_pb2_grpc.ControlServicer):
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.spec = ClusterSpec.load(run.spec)
+        self.events = EventLog(run.events, "lab")
+        self.started_at = time.time()
+        self.stop_requested = asyncio.Event()
+        self.rng = random.Random(zlib.crc32(f"lab/{self.spec.seed}".encode()))
+        python = sys.executable
+        me = str(os.getpid())
+        self.proxy = Child("proxy", [python, "-m", "chaoslab.net.proxy", str(run.path), "--parent-pid", me], run.proxy_log)
+        self.nodes: dict[str, NodeHandle] = {
+            i: NodeHandle(
+                i,
+                [python, "-m", "chaoslab.runtime.node", str(run.path), i, "--parent-pid", me],
+                run.node_log(i),
+            )
+            for i in self.spec.node_ids
+        }
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> grpc.aio.Server:
+        self.spec.addresses = assign_ports(self.spec)
+        self.spec.save(self.run.cluster)
+        server = new_server()
+        control_pb2_grpc.add_ControlServicer_to_server(self, server)
+        sock = self.run.socket_path("control.sock")
+        sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sock.unlink(missing_ok=True)
+        error = bind_all(server, [f"unix:{sock}"])
+        if error:
+            raise LabError(error)
+        await server.start()
+        self.proxy.spawn([])
+        for node in self.nodes.values():
+            node.spawn(["--incarnation", "0"])
+            addr = self.spec.address(node.name)
+            node.channel = grpc.aio.insecure_channel(f"{HOST}:{addr.port}")
+            node.stub = node_pb2_grpc.NodeStub(node.channel)
+            self.events.emit("spawn", node=node.name, pid=node.pid)
+        self._write_pids()
+        self.events.emit("up", cluster=self.spec.name, algorithm=self.spec.algorithm, nodes=self.spec.nodes, seed=self.spec.seed)
+        return server
+
+    def _write_pids(self) -> None:
+        pids = {"supervisor": os.getpid(), "proxy": self.proxy.pid, "nodes": {n.name: n.pid for n in self.nodes.values()}}
+        tmp = self.run.pids.with_suffix(".tmp")
+        tmp.write_text(json.dumps(pids))
+        tmp.replace(self.run.pids)
+
+    async def watch_children(self) -> None:
+        """Notice exits we did not cause; a dead proxy is fatal, a dead node is a crash."""
+        while not self.stop_requested.is_set():
+            for child in [self.proxy, *self.nodes.values()]:
+                if child.proc is None or child.state in ("crashed", "stopped"):
+                    continue
+                code = child.proc.poll()
+                if code is None:
+                    continue
+                child.state = "crashed"
+                if not child.expected_exit:
+                    self.events.emit("exit", node=child.name, pid=child.pid, code=code)
+                    if code == EXIT_PORT_IN_USE and not child.answered:
+                        self._fail_startup(f"{child.name}: {last_line(child.log_path)}")
+                    elif child is self.proxy:
+                        self._fail_startup(f"the proxy exited with code {code}: {last_line(child.log_path)}")
+            await asyncio.sleep(0.05)
+
+    def _fail_startup(self, message: str) -> None:
+        self.run.startup_error.write_text(message + "\n")
+        log.error("%s", message)
+        self.stop_requested.set()
+
+    async def stop(self) -> None:
+        children = [c for c in [*self.nodes.values(), self.proxy] if c.proc is not None and c.proc.poll() is None]
+        for c in children:
+            c.expected_exit = True
+            c.signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
+            c.signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        while time.monotonic() < deadline and any(c.proc.poll() is None for c in children):
+            await asyncio.sleep(0.02)
+        for c in children:
+            if c.proc.poll() is None:
+                c.proc.kill()
+                c.proc.wait()
+        for node in self.nodes.values():
+            if node.channel is not None:
+                await node.channel.close()
+        self.events.emit("down", cluster=self.spec.name)
+
+    # -- status -------------------------------------------------------------
+
+    async def _node_info(self, node: NodeHandle, log_tail: int) -> control_pb2.NodeInfo:
+        addr = self.spec.address(node.name)
+        info = control_pb2.NodeInfo(
+            id=node.name, pid=node.pid, state=node.state, port=addr.port, proxy_port=addr.proxy_port, restarts=node.restarts
+        )
+        if node.state == "crashed":
+            info.error = "crashed"
+            return info
+        if node.state == "paused":
+            info.error = "paused (SIGSTOP)"
+            return info
+        try:
+            status = await node.stub.Status(node_pb2.StatusRequest(log_tail=log_tail), timeout=STATUS_DEADLINE)
+        except grpc.aio.AioRpcError as exc:
+            info.error = f"not answering ({exc.code().name.lower()})"
+            return info
+        if node.state == "starting":
+            node.state = "up"
+            info.state = "up"
+        node.answered = True
+        node.last_status = status
+        info.status.CopyFrom(status)
+        return info
+
+    async def cluster_status(self, log_tail: int = 0) -> control_pb2.ClusterStatus:
+        infos = await asyncio.gather(*(self._node_info(n, log_tail) for n in self.nodes.values()))
+        return control_pb2.ClusterStatus(
+            cluster=self.spec.name,
+            algorithm=self.spec.algorithm,
+            seed=self.spec.seed,
+            started_at=self.started_at,
+            supervisor_pid=os.getpid(),
+            proxy_pid=self.proxy.pid,
+            nodes=infos,
+            run_dir=str(self.run.path),
+        )
+
+    async def Status(self, request: control_pb2.ClusterStatusRequest, context: grpc.aio.ServicerContext) -> control_pb2.ClusterStatus:
+        return await self.cluster_status(request.log_tail)
+
+    # -- process faults -----------------------------------------------------
+
+    async def _resolve(self, target: control_pb2.NodeTarget) -> list[NodeHandle]:
+        chosen: list[NodeHandle] = []
+        for name in target.nodes:
+            if name == "leader":
+                status = await self.cluster_status()
+                leaders = [n for n in status.nodes if n.HasField("status") and n.status.role in ("leader", "coordinator")]
+                if not leaders:
+                    raise LabError("no node is leader right now")
+                best = max(leaders, key=lambda n: n.status.term)
+                chosen.append(self.nodes[best.id])
+            elif name == "random":
+                rng = random.Random(target.seed) if target.seed else self.rng
+                chosen.append(self.nodes[rng.choice(sorted(self.nodes))])
+            elif name in self.nodes:
+                chosen.append(self.nodes[name])
+            else:
+                raise LabError(f"unknown node {name!r} (nodes: {', '.join(self.nodes)})")
+        if not chosen:
+            raise LabError("name at least one node")
+        return _unique(chosen)
+
+    async def _act(self, target: control_pb2.NodeTarget, context: grpc.aio.ServicerContext, action) -> control_pb2.ActionReply:
+        try:
+            nodes = await self._resolve(target)
+            for node in nodes:
+                action(node, dry_run=True)
+        except LabError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        for node in nodes:
+            action(node, dry_run=False)
+        self._write_pids()
+        return control_pb2.ActionReply(nodes=[n.name for n in nodes])
+
+    def _crash(self, node: NodeHandle, dry_run: bool) -> None:
+        if node.state == "crashed":
+            raise LabError(f"{node.name} is already crashed")
+        if dry_run:
+            return
+        node.expected_exit = True
+        node.proc.kill()
+        node.proc.wait()
+        node.state = "crashed"
+        self.events.emit("crash", node=node.name, pid=node.pid)
+
+    def _restart(self, node: NodeHandle, dry_run: bool) -> None:
+        if node.state != "crashed":
+            raise LabError(f"{node.name} is {node.state}; only a crashed node can be restarted")
+        if dry_run:
+            return
+        node.restarts += 1
+        node.spawn(["--incarnation", str(node.restarts)])
+        self.events.emit("restart", node=node.name, pid=node.pid, incarnation=node.restarts)
+
+    def _pause(self, node: NodeHandle, dry_run: bool) -> None:
+        if node.state not in ("up", "starting"):
+            raise LabError(f"{node.name} is {node.state}; only a running node can be paused")
+        if dry_run:
+            return
+        node.signal(signal.SIGSTOP)
+        node.state = "paused"
+        self.events.emit("pause", node=node.name, pid=node.pid)
+
+    def _resume(self, node: NodeHandle, dry_run: bool) -> None:
+        if node.state != "paused":
+            raise LabError(f"{node.name} is {node.state}; only a paused node can be resumed")
+        if dry_run:
+            return
+        node.signal(signal.SIGCONT)
+        node.state = "up"
+        self.events.emit("resume", node=node.name, pid=node.pid)
+
+    async def Crash(self, request, context):
+        return await self._act(request, context, self._crash)
+
+    async def Restart(self, request, context):
+        return await self._act(request, context, self._restart)
+
+    async def Pause(self, request, context):
+        return await self._act(request, context, self._pause)
+
+    async def Resume(self, request, context):
+        return await self._act(request, context, self._resume)
+
+    async def Shutdown(self, request: control_pb2.Empty, context: grpc.aio.ServicerContext) -> control_pb2.ActionReply:
+        self.stop_requested.set()
+        return control_pb2.ActionReply(nodes=list(self.nodes), message="stopping")
+
+
+def _unique(nodes: list[NodeHandle]) -> list[NodeHandle]:
+    seen: dict[str, NodeHandle] = {}
+    for n in nodes:
+        seen.setdefault(n.name, n)
+    return list(seen.values())
+
+
+async def run(run: RunDir) -> int:
+    sup = Supervisor(run)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(sig, sup.stop_requested.set)
+    try:
+        server = await sup.start()
+    except LabError as exc:
+        run.startup_error.write_text(f"{exc}\n")
+        return 2
+    watcher = loop.create_task(sup.watch_children())
+    await sup.stop_requested.wait()
+    watcher.cancel()
+    await sup.stop()
+    await server.stop(grace=0.5)
+    sock = run.socket_path("control.sock")
+    sock.unlink(missing_ok=True)
+    if sock.parent != run.path:
+        shutil.rmtree(sock.parent, ignore_errors=True)
+    return 2 if run.startup_error.exists() else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m chaoslab.lab.supervisor RUN_DIR", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s lab %(levelname)s %(message)s", stream=sys.stderr)
+    run_dir = RunDir(Path(args[0]).absolute())
+    run_dir.supervisor_pid_file.write_text(f"{os.getpid()}\n")
+    return asyncio.run(run(run_dir))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The node process: drives one algorithm core with real time and real gRPC."""

@@ -1,0 +1,170 @@
+"""One node process: a gRPC server on 127.0.0.1 driving one algorithm core.
+
+    python -m chaoslab.runtime.node RUN_DIR NODE_ID --parent-pid PID [--incarnation K]
+
+Everything runs on one asyncio loop, so the core is never entered twice at
+once. Inputs are envelopes arriving on ``Peer.Send`` streams and a timer armed
+for the core's next deadline; for each input the output is handled in the
+order the core contract demands: persist (fsync), then send, then log events.
+Peers are always reached through their proxy address, never directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from chaoslab.algorithms import Output, get_algorithm
+from chaoslab.events import EventLog
+from chaoslab.lab.rundir import RunDir
+from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.runtime.lifeline import die_with_parent
+from chaoslab.runtime.storage import DurableFile
+from chaoslab.v1 import node_pb2, node_pb2_grpc, peer_pb2, peer_pb2_grpc
+from chaoslab.wire.codec import Codec
+from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, consume, new_server, until_signalled
+
+log = logging.getLogger("chaoslab.node")
+
+
+def node_rng(seed: int, node_id: str, incarnation: int) -> random.Random:
+    """Each node and each restart of it draws from its own stream of the cluster seed."""
+    return random.Random(zlib.crc32(f"{seed}/{node_id}/{incarnation}".encode()))
+
+
+class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
+    def __init__(self, run: RunDir, spec: ClusterSpec, node_id: str, incarnation: int) -> None:
+        self.spec = spec
+        self.node_id = node_id
+        self.algorithm = get_algorithm(spec.algorithm)
+        self.codec = Codec(self.algorithm.message_types)
+        data_dir = run.node_dir(node_id)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.durable = DurableFile(data_dir / "state.json")
+        self.events = EventLog(run.events, node_id)
+        self.loop = asyncio.get_running_loop()
+        self.started = self.loop.time()
+        self.core = self.algorithm.factory(
+            node_id, spec.node_ids, spec.config, node_rng(spec.seed, node_id, incarnation), self.durable.load()
+        )
+        self.peers = {
+            a.id: OutboundStream(f"{HOST}:{a.proxy_port}") for a in spec.addresses if a.id != node_id
+        }
+        self._seq = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self.messages_in = 0
+        self.messages_out = 0
+
+    def start(self) -> None:
+        for stream in self.peers.values():
+            stream.start()
+        self._handle(self.core.start(self.loop.time()))
+
+    # -- driving the core -------------------------------------------------
+
+    def _handle(self, out: Output) -> None:
+        if out.persist is not None:
+            self.durable.save(out.persist)  # before any message that depends on it leaves
+        for dst, message in out.messages:
+            stream = self.peers.get(dst)
+            if stream is None:
+                continue
+            self._seq += 1
+            self.messages_out += 1
+            stream.send(self.codec.encode(self.node_id, dst, message, self._seq))
+        for event in out.events:
+            self.events.emit(event.kind, **event.data)
+            log.info("%s %s", event.kind, event.data)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        deadline = self.core.next_deadline()
+        if self._timer is not None:
+            if self._timer.when() == deadline:
+                return
+            self._timer.cancel()
+        self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._handle(self.core.tick(self.loop.time()))
+
+    def _on_envelope(self, env: peer_pb2.Envelope) -> None:
+        message = self.codec.decode(env)
+        if message is None or env.dst != self.node_id:
+            log.warning("ignored envelope %s from %s to %s", env.WhichOneof("body"), env.src, env.dst)
+            return
+        self.messages_in += 1
+        self._handle(self.core.step(env.src, message, self.loop.time()))
+
+    # -- gRPC services ----------------------------------------------------
+
+    async def Send(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> peer_pb2.PeerAck:
+        return await consume(request_iterator, self._on_envelope)
+
+    async def Status(self, request: node_pb2.StatusRequest, context: grpc.aio.ServicerContext) -> node_pb2.NodeStatus:
+        now = self.loop.time()
+        status = json_format.ParseDict(self.core.status(now), node_pb2.NodeStatus())
+        status.id = self.node_id
+        status.algorithm = self.spec.algorithm
+        status.pid = os.getpid()
+        status.uptime_s = now - self.started
+        status.messages_in = self.messages_in
+        status.messages_out = self.messages_out
+        return status
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        await asyncio.gather(*(s.close() for s in self.peers.values()))
+        self.events.close()
+
+
+async def serve(run: RunDir, node_id: str, incarnation: int) -> int:
+    spec = ClusterSpec.load(run.cluster)
+    address = spec.address(node_id)
+    node = NodeServer(run, spec, node_id, incarnation)
+    server = new_server()
+    peer_pb2_grpc.add_PeerServicer_to_server(node, server)
+    node_pb2_grpc.add_NodeServicer_to_server(node, server)
+    error = bind_all(server, [f"{HOST}:{address.port}"])
+    if error:
+        print(error, file=sys.stderr)
+        return EXIT_PORT_IN_USE
+    await server.start()
+    node.start()
+    log.info("%s serving on %s:%d (incarnation %d)", node_id, HOST, address.port, incarnation)
+    await until_signalled()
+    await server.stop(grace=0.2)
+    await node.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chaoslab-node")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("node_id")
+    parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--incarnation", type=int, default=0)
+    args = parser.parse_args(argv)
+    die_with_parent(args.parent_pid)
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s {args.node_id} %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    return asyncio.run(serve(RunDir(args.run_dir), args.node_id, args.incarnation))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Testing helpers for chaoslab users, and the pytest plugin that ships them.
+
+Installed with the package (entry point ``pytest11``), it gives any test suite a
+``chaoslab_clusters`` fixture: a factory that starts clusters in the test's
+own temporary home and always tears them down, also when the test fails, then
+checks that no process of theirs is left.
+
+    def test_failover(chaoslab_clusters):
+        c = chaoslab_clusters.up("raft", nodes=3)
+        old = c.wait_for_leader()
+        c.crash(old)
+        assert c.wait_for_leader(exclude=(old,)) != old
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaoslab.lab.rundir import list_run_dirs
+
+
+def processes_of(home: Path) -> list[tuple[int, str]]:
+    """(pid, command line) of every live process whose command line names ``home``."""
+    found = []
+    needle = str(home).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if needle in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
+            found.append((int(entry), cmdline.replace(b"\0", b" ").decode(errors="replace").strip()))
+    return found
+
+
+def wait_until_gone(home: Path, timeout: float = 5.0) -> list[tuple[int, str]]:
+    """Poll until no process names ``home``; return what is left after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = processes_of(home)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+class ClusterFactory:
+    """Starts clusters under one home directory and stops them all at the end."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.clusters: list[Any] = []
+
+    def up(self, algorithm: str = "raft", **kwargs: Any) -> Any:
+        from chaoslab.lab.cluster import Cluster
+
+        cluster = Cluster.up(algorithm, home=self.home, **kwargs)
+        self.clusters.append(cluster)
+        return cluster
+
+    def teardown(self) -> list[tuple[int, str]]:
+        from chaoslab.lab.cluster import Cluster
+
+        for run in list_run_dirs(self.home):
+            Cluster(run).down()
+        return wait_until_gone(self.home)
+
+
+@pytest.fixture
+def chaoslab_clusters(tmp_path: Path) -> Iterator[ClusterFactory]:
+    factory = ClusterFactory(tmp_path / ".chaoslab")
+    try:
+        yield factory
+    finally:
+        leaked = factory.teardown()
+        assert not leaked, f"processes left after teardown: {leaked}"

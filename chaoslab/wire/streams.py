@@ -1,0 +1,143 @@
+"""Long-lived outbound envelope streams, one per destination.
+
+Python gRPC manages a few thousand unary calls a second but well over ten
+thousand messages a second on one stream, so every hop (node -> proxy, proxy
+-> node) keeps one ``Peer.Send`` stream open per destination and feeds it from
+a bounded queue. Sending never blocks the caller: when the receiver is slow,
+stopped or gone, the oldest messages are dropped — exactly what a lossy
+network would do, and what the algorithms must survive anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+
+from chaoslab.v1 import peer_pb2, peer_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+# Reconnect fast: a restarted node should hear from its peers within a heartbeat
+# or two, not after gRPC's default one-second backoff.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.min_reconnect_backoff_ms", 50),
+    ("grpc.max_reconnect_backoff_ms", 250),
+    ("grpc.enable_retries", 0),
+]
+
+_RETRY_DELAY = 0.05
+_MAX_RETRY_DELAY = 0.25
+
+
+class OutboundStream:
+    """Delivers envelopes to one address over a single client stream."""
+
+    def __init__(
+        self,
+        address: str,
+        max_queue: int = 2_000,
+        on_drop: Callable[[peer_pb2.Envelope], None] | None = None,
+    ) -> None:
+        self.address = address
+        self._queue: collections.deque[peer_pb2.Envelope] = collections.deque()
+        self._max_queue = max_queue
+        self._on_drop = on_drop
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.sent = 0
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"stream->{self.address}")
+
+    def send(self, env: peer_pb2.Envelope) -> None:
+        if len(self._queue) >= self._max_queue:
+            self._drop(self._queue.popleft())
+        self._queue.append(env)
+        self._ready.set()
+
+    def _drop(self, env: peer_pb2.Envelope) -> None:
+        self.dropped += 1
+        if self._on_drop is not None:
+            self._on_drop(env)
+
+    async def close(self) -> None:
+        self._closed = True
+        self._ready.set()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _messages(self) -> AsyncIterator[peer_pb2.Envelope]:
+        while not self._closed:
+            while self._queue:
+                env = self._queue.popleft()
+                self.sent += 1
+                yield env
+            self._ready.clear()
+            await self._ready.wait()
+
+    async def _run(self) -> None:
+        delay = _RETRY_DELAY
+        async with grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS) as channel:
+            stub = peer_pb2_grpc.PeerStub(channel)
+            while not self._closed:
+                try:
+                    await stub.Send(self._messages())
+                except grpc.aio.AioRpcError as exc:
+                    # Receiver down or restarted. What sat in the queue meanwhile is
+                    # stale for a failure detector; keep only the newest messages.
+                    log.debug("stream to %s broke: %s", self.address, exc.code())
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _MAX_RETRY_DELAY)
+                    continue
+                delay = _RETRY_DELAY
+
+
+async def consume(request_iterator: AsyncIterator[peer_pb2.Envelope], handle: Callable[[peer_pb2.Envelope], None]) -> peer_pb2.PeerAck:
+    """Server side of ``Peer.Send``: hand each envelope to ``handle`` as it arrives."""
+    received = 0
+    async for env in request_iterator:
+        received += 1
+        handle(env)
+    return peer_pb2.PeerAck(received=received)
+
+
+# A port already in use must fail to bind, not be silently shared (gRPC turns
+# SO_REUSEPORT on by default).
+SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
+EXIT_PORT_IN_USE = 3  # a child's exit code the supervisor reports as a startup error
+
+
+def new_server() -> grpc.aio.Server:
+    return grpc.aio.server(options=SERVER_OPTIONS)
+
+
+def bind_all(server: grpc.aio.Server, addresses: list[str]) -> str | None:
+    """Bind every address; the error (one line) for the first that fails, else None."""
+    for address in addresses:
+        try:
+            server.add_insecure_port(address)
+        except RuntimeError:
+            return f"{address} is in use"
+    return None
+
+
+async def until_signalled() -> None:
+    """Return on SIGTERM or SIGINT: how the supervisor asks a child to stop."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

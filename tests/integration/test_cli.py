@@ -1,0 +1,118 @@
+"""The `chaoslab` command as a user runs it: exit codes, one-line errors, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chaoslab.testing import wait_until_gone
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    home = tmp_path / ".chaoslab"
+    yield home
+    subprocess.run([sys.executable, "-m", "chaoslab", "--home", str(home), "down", "--all"], capture_output=True, timeout=60)
+    assert wait_until_gone(home) == []
+
+
+def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CHAOSLAB_HOME": str(home), "COLUMNS": "100"}
+    return subprocess.run([sys.executable, "-m", "chaoslab", *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert fragment in lines[0]
+
+
+class TestLifecycle:
+    def test_up_status_json_events_logs_down(self, home):
+        """The quickstart path: up, status --json with stable keys, events, logs, down."""
+        up = run(home, "up", "raft", "--nodes", "3", "--seed", "5")
+        assert up.returncode == 0, up.stderr
+        assert "leader n" in up.stdout
+        status = run(home, "status", "--json")
+        assert status.returncode == 0, status.stderr
+        snap = json.loads(status.stdout)
+        assert snap["cluster"] == "raft" and snap["algorithm"] == "raft" and snap["seed"] == 5
+        for node in snap["nodes"]:
+            assert {"id", "pid", "state", "role", "term", "leader"} <= node.keys()
+            assert isinstance(node["pid"], int) and isinstance(node["term"], int)
+            assert node["state"] == "up"
+        assert sum(n["role"] == "leader" for n in snap["nodes"]) == 1
+        table = run(home, "status")
+        assert table.returncode == 0 and "n3" in table.stdout and "leader" in table.stdout
+        events = run(home, "events", "--json")
+        kinds = {json.loads(line)["kind"] for line in events.stdout.splitlines()}
+        assert {"spawn", "up", "role"} <= kinds
+        logs = run(home, "logs", "n1")
+        assert logs.returncode == 0 and "serving on 127.0.0.1" in logs.stdout
+        listing = run(home, "list", "--json")
+        assert [c["name"] for c in json.loads(listing.stdout)] == ["raft"]
+        down = run(home, "down")
+        assert down.returncode == 0, down.stderr
+        assert wait_until_gone(home, timeout=2) == []
+        assert not (home / "raft").exists()
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        "args, fragment",
+        [
+            (("up", "paxos"), "unknown algorithm 'paxos'"),
+            (("up", "raft", "--nodes", "0"), "--nodes must be between 1 and 64"),
+            (("up", "raft", "--nodes", "65"), "--nodes must be between 1 and 64"),
+            (("up", "raft", "--set", "raft.heartbeat_ms=-1"), "heartbeat_ms"),
+            (("up", "raft", "--set", "raft.bogus=1"), "bogus"),
+            (("status",), "no cluster is running"),
+            (("down",), "no cluster is running"),
+            (("logs", "n1"), "no cluster is running"),
+        ],
+    )
+    def test_rejected_with_one_line(self, home, args, fragment):
+        """Bad input: one clear line on stderr, exit 2, and nothing started."""
+        assert_one_line_error(run(home, *args), fragment)
+        assert wait_until_gone(home, timeout=0.5) == []
+        assert not (home / "raft").exists()
+
+    def test_name_already_running_and_unknown_node(self, home):
+        """A second `up` with a running name, and faults on unknown nodes, are refused; the cluster is untouched."""
+        assert run(home, "up", "raft", "--nodes", "1").returncode == 0
+        assert_one_line_error(run(home, "up", "raft", "--nodes", "1"), "already running")
+        assert_one_line_error(run(home, "crash", "n7"), "unknown node 'n7'")
+        assert_one_line_error(run(home, "restart", "n1"), "only a crashed node can be restarted")
+        assert_one_line_error(run(home, "logs", "n9"), "unknown node 'n9'")
+        snap = json.loads(run(home, "status", "--json").stdout)
+        assert [n["state"] for n in snap["nodes"]] == ["up"]
+
+    def test_stale_run_directory(self, home):
+        """A lab killed with SIGKILL leaves a stale directory: commands say so, `down` cleans it."""
+        assert run(home, "up", "raft", "--nodes", "1").returncode == 0
+        pid = int((home / "raft" / "supervisor.pid").read_text())
+        os.kill(pid, 9)
+        assert wait_until_gone(home, timeout=2) == []
+        assert_one_line_error(run(home, "up", "raft", "--nodes", "1"), "stale run directory")
+        assert_one_line_error(run(home, "status"), "stale: raft")
+        cleaned = run(home, "down")
+        assert cleaned.returncode == 0 and "was stale" in cleaned.stdout
+        assert not (home / "raft").exists()
+
+    def test_port_in_use(self, home):
+        """A --base-port range that collides with a listening socket fails cleanly."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            assert_one_line_error(run(home, "up", "raft", "--nodes", "2", "--base-port", str(port - 1)), f"port {port}")
+        assert wait_until_gone(home, timeout=2) == []
+        assert not (home / "raft").exists()
