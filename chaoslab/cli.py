@@ -54,27 +54,6 @@ def _cluster(name: Optional[str]):
     return Cluster.find(name, State.home)
 
 
-def _parse_duration(text: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
-    for suffix in ("ms", "s", "m"):
-        if text.endswith(suffix):
-            try:
-                value = float(text[: -len(suffix)]) * units[suffix]
-            except ValueError:
-                break
-            if value > 0:
-                return value
-            break
-    else:
-        try:
-            value = float(text)
-            if value > 0:
-                return value
-        except ValueError:
-            pass
-    raise LabError(f"expected a positive duration like 30s or 500ms, got {text!r}")
-
-
 # -- lifecycle -----------------------------------------------------------------
 
 
@@ -96,7 +75,7 @@ def up(
     started = time.monotonic()
     cluster = Cluster.up(
         algorithm, nodes=nodes, name=name, seed=seed, home=State.home, definition=config,
-        overrides=set_ or [], base_port=base_port, timeout=_parse_duration(timeout),
+        overrides=set_ or [], base_port=base_port, timeout=_value(_parse_for, timeout),
     )
     elapsed = time.monotonic() - started
     status = cluster.status()
@@ -106,7 +85,7 @@ def up(
     )
     out.print(f"run directory {status.run_dir}", style="dim")
     if watch:
-        _run_dashboard(cluster, refresh=5.0, once=False, as_json=False)
+        raise typer.Exit(_run_dashboard(cluster, refresh=5.0, once=False, as_json=False))
 
 
 @app.command()
@@ -171,7 +150,7 @@ def _status_table(status: Any) -> Table:
     snap = status_to_dict(status)
     uptime = time.time() - status.started_at
     table = Table(title=f"{snap['cluster']} · {snap['algorithm']} · seed {snap['seed']} · up {uptime:.0f}s",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 1), collapse_padding=True)
     for col in ("node", "pid", "state", "role", "term", "leader", "commit", "apply", "last", "heard"):
         table.add_column(col, justify="right" if col in ("pid", "term", "commit", "apply", "last") else "left",
                          no_wrap=True)
@@ -179,7 +158,8 @@ def _status_table(status: Any) -> Table:
         s = node.get("status")
         state = Text(node["state"], style=_STATE_STYLE.get(node["state"], ""))
         if not s:
-            table.add_row(node["id"], str(node["pid"]), state, Text(node.get("error", ""), style="dim"), *[""] * 6)
+            error = "" if node["state"] in ("crashed", "paused") else node.get("error", "")
+            table.add_row(node["id"], str(node["pid"]), state, Text(error, style="dim"), *[""] * 6)
             continue
         raft = s.get("raft", {})
         heard = float(s.get("last_heard_s", -1))
@@ -187,7 +167,7 @@ def _status_table(status: Any) -> Table:
             node["id"], str(node["pid"]), state,
             Text(s["role"], style=_ROLE_STYLE.get(s["role"], "")), str(s["term"]), s.get("leader") or "-",
             str(raft.get("commit_index", "")), str(raft.get("applied_index", "")), str(raft.get("last_index", "")),
-            "-" if heard < 0 else f"{heard * 1000:.0f}ms",
+            "-" if heard < 0 else f"{heard * 1000:.0f}ms" if heard < 1 else f"{heard:.1f}s",
         )
     return table
 
@@ -310,8 +290,185 @@ def resume(targets: Targets, name: NameOpt = None) -> None:
     _report("resumed", _cluster(name).resume(*targets))
 
 
+# -- network faults ------------------------------------------------------------
+
+ForOpt = Annotated[Optional[str], typer.Option("--for", help="Revert on its own after this long (e.g. 10s).")]
+FromOpt = Annotated[Optional[str], typer.Option("--from", help="Only messages from these nodes (n1,n2).")]
+ToOpt = Annotated[Optional[str], typer.Option("--to", help="Only messages to these nodes.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for this fault's randomness (default: the cluster's).")]
+
+
+# `delay -5ms` must reach our parser (and its one-line error), not be taken for an option.
+_NUMBERS = {"ignore_unknown_options": True}
+
+
+def _value(parse: Any, text: Optional[str]) -> Any:
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
+
+
+def _fault_summary(state: Any) -> None:
+    if not state.rules:
+        out.print("no faults")
+    for rule in state.rules:
+        out.print(f"[bold]{rule.id}[/] {rule.label}", highlight=False)
+    if state.partition_groups:
+        out.print("groups: " + " | ".join(state.partition_groups), highlight=False)
+
+
+@app.command()
+def partition(
+    groups: Annotated[Optional[list[str]], typer.Argument(help="Groups like `n1,n2 n3,n4,n5` (others form one more group), or `n1->n2`.")] = None,
+    isolate: Annotated[Optional[str], typer.Option("--isolate", help="Cut one node (an id, `leader` or `random`) off from all.")] = None,
+    majority: Annotated[bool, typer.Option("--majority", help="Split in two with the leader on the minority side.")] = False,
+    minority_third: Annotated[bool, typer.Option("--minority-third", help="Cut a third of the nodes off.")] = False,
+    ring: Annotated[bool, typer.Option("--ring", help="Each node sees a different majority.")] = False,
+    bridge: Annotated[bool, typer.Option("--bridge", help="Two halves joined by one node that sees both.")] = False,
+    random_halves: Annotated[bool, typer.Option("--random-halves", help="Two random halves.")] = False,
+    for_: ForOpt = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for random shapes.")] = None,
+    name: NameOpt = None,
+) -> None:
+    """Partition the network (replaces any partition in force). Messages across it vanish."""
+    shapes = [w for w, on in (("majority", majority), ("minority-third", minority_third), ("ring", ring),
+                              ("bridge", bridge), ("random-halves", random_halves)) if on]
+    if isolate:
+        shapes.append(f"isolate:{isolate}")
+    if groups and shapes or len(shapes) > 1:
+        raise LabError("give either groups or one shape (--isolate, --majority, --ring, ...), not several")
+    spec = shapes or groups or []
+    state = _cluster(name).partition(*spec, for_s=_value(_parse_for, for_), seed=seed)
+    _fault_summary(state)
+
+
+def _parse_for(text: str) -> float:
+    from chaoslab.net.parse import parse_for
+
+    return parse_for(text)
+
+
+def _probability(text: str) -> float:
+    from chaoslab.net.parse import parse_probability
+
+    return parse_probability(text)
+
+
+def _duration(text: str) -> float:
+    from chaoslab.net.parse import parse_duration
+
+    return parse_duration(text)
+
+
+@app.command(context_settings=_NUMBERS)
+def drop(
+    probability: Annotated[str, typer.Argument(help="Share of messages to drop: 20% or 0.2.")],
+    from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
+) -> None:
+    """Drop messages at random (`drop 100%` equals a partition of those links)."""
+    _fault_summary(_cluster(name).drop(_value(_probability, probability), src=from_ or (), dst=to or (),
+                                       for_s=_value(_parse_for, for_), seed=seed))
+
+
+@app.command(context_settings=_NUMBERS)
+def delay(
+    amount: Annotated[str, typer.Argument(help="Added latency, e.g. 50ms.")],
+    jitter: Annotated[str, typer.Option("--jitter", help="± this much, e.g. 10ms.")] = "0ms",
+    dist: Annotated[str, typer.Option("--dist", help="Jitter distribution: uniform or normal.")] = "uniform",
+    from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
+) -> None:
+    """Delay messages (links stay in order unless reordered too)."""
+    _fault_summary(_cluster(name).delay(_value(_duration, amount), jitter_s=_value(_duration, jitter), dist=dist,
+                                        src=from_ or (), dst=to or (), for_s=_value(_parse_for, for_), seed=seed))
+
+
+@app.command(context_settings=_NUMBERS)
+def duplicate(
+    probability: Annotated[str, typer.Argument(help="Share of messages delivered twice: 5% or 0.05.")],
+    from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
+) -> None:
+    """Deliver some messages twice."""
+    _fault_summary(_cluster(name).duplicate(_value(_probability, probability), src=from_ or (), dst=to or (),
+                                            for_s=_value(_parse_for, for_), seed=seed))
+
+
+@app.command(context_settings=_NUMBERS)
+def reorder(
+    probability: Annotated[str, typer.Argument(help="Share of messages held back so later ones overtake.")],
+    from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
+) -> None:
+    """Reorder messages by holding some back."""
+    _fault_summary(_cluster(name).reorder(_value(_probability, probability), src=from_ or (), dst=to or (),
+                                          for_s=_value(_parse_for, for_), seed=seed))
+
+
+@app.command()
+def heal(
+    name: NameOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Clear every fault, not only partitions.")] = False,
+) -> None:
+    """Remove partitions (with --all, every network fault)."""
+    c = _cluster(name)
+    _fault_summary(c.clear() if all_ else c.heal())
+
+
+@app.command()
+def clear(name: NameOpt = None) -> None:
+    """Remove every network fault."""
+    _fault_summary(_cluster(name).clear())
+
+
+@app.command()
+def faults(name: NameOpt = None, as_json: JsonOpt = False) -> None:
+    """Active network faults and per-link message counters."""
+    from chaoslab.net.rules import to_proto
+    from chaoslab.wire.plain import to_plain
+
+    state = _cluster(name).faults()
+    if as_json:
+        print(json.dumps(to_plain(to_proto(state))))
+        return
+    _fault_summary(state)
+    now = time.time()
+    rules = Table("id", "fault", "links", "expires", box=box.SIMPLE_HEAD, pad_edge=False, title="rules", title_justify="left")
+    for r in state.rules:
+        links = f"{','.join(r.src) or '*'} -> {','.join(r.dst) or '*'}"
+        rules.add_row(r.id, r.label, links, f"in {r.expires_at - now:.1f}s" if r.expires_at else "-")
+    if state.rules:
+        out.print(rules)
+    links = Table("link", "sent", "deliv", "drop", "dup", "delay", "reord", "bytes", "msg/s", box=box.SIMPLE_HEAD,
+                  pad_edge=False, title="links", title_justify="left")
+    for c in state.links:
+        links.add_row(f"{c.src}->{c.dst}", *(str(v) for v in (c.sent, c.delivered, c.dropped, c.duplicated, c.delayed,
+                                                                c.reordered, c.bytes)), f"{c.rate:.0f}")
+    out.print(links)
+
+
 def _run_dashboard(cluster: Any, refresh: float, once: bool, as_json: bool) -> int:
-    raise LabError("the dashboard is not available yet")
+    from chaoslab.dashboard import STATUS_LOG_TAIL, run_dashboard
+    from chaoslab.lab.cluster import status_to_dict
+
+    deadline = min(1.0, 2.0 / refresh)  # a slow poll must not hold frames back
+
+    def fetch() -> dict[str, Any]:
+        return status_to_dict(cluster.status(log_tail=STATUS_LOG_TAIL, timeout=deadline, faults=True))
+
+    return run_dashboard(fetch, cluster.run.events, refresh_hz=refresh, once=once, as_json=as_json,
+                         console=out, name=cluster.name)
+
+
+@app.command()
+def dashboard(
+    name: NameOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Print one frame and exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Stream the snapshots it renders, one JSON line each.")] = False,
+    refresh: Annotated[float, typer.Option("--refresh", min=1, max=10, help="Frames per second.")] = 5.0,
+) -> None:
+    """Live view of the cluster: nodes, Raft logs, links, events. Ctrl-C leaves the cluster running."""
+    raise typer.Exit(_run_dashboard(_cluster(name), refresh, once, as_json))
 
 
 def main() -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,19 @@ from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.lab.rundir import RunDir, find_run_dir, home_dir, last_line, pid_alive
 from chaoslab.lab.spec import ClusterSpec, build_spec
+from chaoslab.net.parse import parse_nodes
+from chaoslab.net.partitions import build, parse_spec
+from chaoslab.net.rules import (
+    FaultChange,
+    FaultState,
+    LinkRule,
+    delay_rule,
+    drop_rule,
+    duplicate_rule,
+    from_proto,
+    reorder_rule,
+    to_proto,
+)
 from chaoslab.v1 import control_pb2, control_pb2_grpc
 from chaoslab.wire.plain import to_plain
 
@@ -175,11 +189,16 @@ class Cluster:
                 raise LabError(f"cluster {self.name!r} is not answering ({code.name.lower()})") from None
             raise
 
-    def status(self, log_tail: int = 0, timeout: float = 5.0) -> control_pb2.ClusterStatus:
-        return self._call("Status", control_pb2.ClusterStatusRequest(log_tail=log_tail), timeout)
+    def status(self, log_tail: int = 0, timeout: float = 5.0, faults: bool = False) -> control_pb2.ClusterStatus:
+        request = control_pb2.ClusterStatusRequest(log_tail=log_tail, faults=faults)
+        return self._call("Status", request, timeout)
 
-    def status_dict(self, log_tail: int = 0) -> dict[str, Any]:
-        return status_to_dict(self.status(log_tail))
+    def status_dict(self, log_tail: int = 0, faults: bool = True) -> dict[str, Any]:
+        return status_to_dict(self.status(log_tail, faults=faults))
+
+    @property
+    def node_ids(self) -> list[str]:
+        return ClusterSpec.load(self.run.spec).node_ids
 
     def leader(self) -> str | None:
         """The node that is leader in the highest term, as reported right now."""
@@ -220,6 +239,95 @@ class Cluster:
 
     def resume(self, *nodes: str) -> list[str]:
         return self._target("Resume", nodes)
+
+    # -- network faults -------------------------------------------------------
+    #
+    # Rules are built here, where "leader" can be resolved at call time and
+    # bad input caught before anything changes; the proxy applies a change
+    # atomically or not at all.
+
+    def _change(self, change: FaultChange) -> FaultState:
+        return from_proto(self._call("ChangeFaults", to_proto(change)))
+
+    def _expiry(self, for_s: float | None) -> float:
+        if for_s is None:
+            return 0.0
+        if not for_s > 0:
+            raise LabError(f"--for must be above 0, got {for_s:g}s")
+        return time.time() + for_s
+
+    def _nodes(self, ids: str | Sequence[str], flag: str) -> tuple[str, ...]:
+        chosen = tuple(parse_nodes(ids)) if isinstance(ids, str) else tuple(ids)
+        known = self.node_ids
+        for node in chosen:
+            if node not in known:
+                raise LabError(f"{flag}: unknown node {node!r} (nodes: {', '.join(known)})")
+        return chosen
+
+    def partition(self, *spec: str, for_s: float | None = None, seed: int | None = None) -> FaultState:
+        """Replace any partition with a new one.
+
+        ``spec`` as on the command line: groups (``"n1,n2", "n3,n4,n5"``; nodes not
+        named form one more group), one way (``"n1->n2"``), or a shape:
+        ``"isolate:n3"``, ``"isolate:leader"``, ``"majority"``, ``"minority-third"``,
+        ``"ring"``, ``"bridge"``, ``"random-halves"``.
+        """
+        try:
+            parsed = parse_spec(list(spec))
+            needs_leader = parsed.shape == "majority" or (parsed.shape == "isolate" and parsed.node == "leader")
+            rng = random.Random(seed if seed is not None else time.time_ns())
+            part = build(self.node_ids, parsed, leader=self.leader() if needs_leader else None, rng=rng)
+            rules = tuple(part.rules(expires_at=self._expiry(for_s)))
+        except ValueError as exc:
+            raise LabError(str(exc)) from None
+        return self._change(FaultChange(heal=True, add=rules, partition_groups=tuple(part.group_labels())))
+
+    def _link_rule(self, make: Callable[..., LinkRule], *args: Any, src: str | Sequence[str] = (),
+                   dst: str | Sequence[str] = (), for_s: float | None = None, **kwargs: Any) -> FaultState:
+        try:
+            rule = make(*args, src=self._nodes(src, "--from"), dst=self._nodes(dst, "--to"),
+                        expires_at=self._expiry(for_s), **kwargs)
+        except ValueError as exc:
+            raise LabError(str(exc)) from None
+        return self._change(FaultChange(add=(rule,)))
+
+    def drop(self, p: float, *, src: str | Sequence[str] = (), dst: str | Sequence[str] = (),
+             for_s: float | None = None, seed: int = 0) -> FaultState:
+        """Drop each message on the matching links with probability ``p`` (0..1)."""
+        return self._link_rule(drop_rule, p, src=src, dst=dst, for_s=for_s, seed=seed)
+
+    def delay(self, delay_s: float, *, jitter_s: float = 0.0, dist: str = "uniform", src: str | Sequence[str] = (),
+              dst: str | Sequence[str] = (), for_s: float | None = None, seed: int = 0) -> FaultState:
+        """Delay messages by ``delay_s`` ± ``jitter_s`` seconds (uniform or normal)."""
+        return self._link_rule(delay_rule, delay_s, jitter_s=jitter_s, dist=dist, src=src, dst=dst, for_s=for_s, seed=seed)
+
+    def duplicate(self, p: float, *, src: str | Sequence[str] = (), dst: str | Sequence[str] = (),
+                  for_s: float | None = None, seed: int = 0) -> FaultState:
+        """Deliver an extra copy of a message with probability ``p``."""
+        return self._link_rule(duplicate_rule, p, src=src, dst=dst, for_s=for_s, seed=seed)
+
+    def reorder(self, p: float, *, src: str | Sequence[str] = (), dst: str | Sequence[str] = (),
+                for_s: float | None = None, seed: int = 0) -> FaultState:
+        """Hold a message back with probability ``p`` so later ones overtake it."""
+        return self._link_rule(reorder_rule, p, src=src, dst=dst, for_s=for_s, seed=seed)
+
+    def heal(self) -> FaultState:
+        """Remove partitions (blackholes); other faults stay."""
+        return self._change(FaultChange(heal=True))
+
+    def clear(self) -> FaultState:
+        """Remove every network fault."""
+        return self._change(FaultChange(clear_all=True))
+
+    def remove_faults(self, *ids: str) -> FaultState:
+        return self._change(FaultChange(remove=ids))
+
+    def faults(self) -> FaultState:
+        """Active rules, per-link counters and partition groups."""
+        status = self.status(faults=True)
+        if not status.HasField("faults"):
+            raise LabError(f"the proxy of cluster {self.name!r} is not answering")
+        return from_proto(status.faults)
 
     # -- stopping -------------------------------------------------------------
 

@@ -116,6 +116,8 @@ class Supervisor(control_pb2_grpc.ControlServicer):
             raise LabError(error)
         await server.start()
         self.proxy.spawn([])
+        self.proxy_channel = grpc.aio.insecure_channel(self.run.proxy_address())
+        self.proxy_stub = control_pb2_grpc.ProxyStub(self.proxy_channel)
         for node in self.nodes.values():
             node.spawn(["--incarnation", "0"])
             addr = self.spec.address(node.name)
@@ -171,6 +173,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         for node in self.nodes.values():
             if node.channel is not None:
                 await node.channel.close()
+        await self.proxy_channel.close()
         self.events.emit("down", cluster=self.spec.name)
 
     # -- status -------------------------------------------------------------
@@ -199,9 +202,19 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         info.status.CopyFrom(status)
         return info
 
-    async def cluster_status(self, log_tail: int = 0) -> control_pb2.ClusterStatus:
-        infos = await asyncio.gather(*(self._node_info(n, log_tail) for n in self.nodes.values()))
+    async def _faults(self) -> control_pb2.FaultState | None:
+        try:
+            return await self.proxy_stub.Faults(control_pb2.Empty(), timeout=STATUS_DEADLINE)
+        except grpc.aio.AioRpcError:
+            return None
+
+    async def cluster_status(self, log_tail: int = 0, faults: bool = False) -> control_pb2.ClusterStatus:
+        infos, fault_state = await asyncio.gather(
+            asyncio.gather(*(self._node_info(n, log_tail) for n in self.nodes.values())),
+            self._faults() if faults else asyncio.sleep(0),
+        )
         return control_pb2.ClusterStatus(
+            faults=fault_state,
             cluster=self.spec.name,
             algorithm=self.spec.algorithm,
             seed=self.spec.seed,
@@ -213,7 +226,17 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         )
 
     async def Status(self, request: control_pb2.ClusterStatusRequest, context: grpc.aio.ServicerContext) -> control_pb2.ClusterStatus:
-        return await self.cluster_status(request.log_tail)
+        return await self.cluster_status(request.log_tail, request.faults)
+
+    async def ChangeFaults(self, request: control_pb2.FaultChange, context: grpc.aio.ServicerContext) -> control_pb2.FaultState:
+        for rule in request.add:
+            unknown = [i for i in [*rule.src, *rule.dst] if i not in self.nodes]
+            if unknown:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown node {unknown[0]!r} (nodes: {', '.join(self.nodes)})")
+        try:
+            return await self.proxy_stub.ChangeFaults(request, timeout=2.0)
+        except grpc.aio.AioRpcError as exc:
+            await context.abort(exc.code(), exc.details() or "the proxy did not answer")
 
     # -- process faults -----------------------------------------------------
 

@@ -3,9 +3,12 @@
     python -m chaoslab.net.proxy RUN_DIR --parent-pid PID
 
 It listens on one port per node (the node's ``proxy_port``); a node sends to a
-peer's proxy port and the proxy forwards the envelope, unchanged, to the
-peer's real port over its own long-lived stream. Addresses never change when
-faults come and go: the proxy decides each message's fate on the way.
+peer's proxy port and the proxy forwards the envelope to the peer's real port
+over its own long-lived stream. Addresses never change when faults come and
+go: the proxy decides each message's fate on the way (see
+:class:`chaoslab.net.rules.FaultTable`) and holds delayed ones in a
+:class:`~chaoslab.net.rules.DeliveryQueue`, which keeps each link in order.
+Its control service (faults and counters) listens on ``proxy.sock``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +26,117 @@ import grpc
 from chaoslab.events import EventLog
 from chaoslab.lab.rundir import RunDir
 from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.net.rules import DeliveryQueue, FaultTable, LinkRule, from_proto, to_proto
 from chaoslab.runtime.lifeline import die_with_parent
-from chaoslab.v1 import peer_pb2, peer_pb2_grpc
+from chaoslab.v1 import control_pb2, control_pb2_grpc, peer_pb2, peer_pb2_grpc
 from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, consume, new_server, until_signalled
 
 log = logging.getLogger("chaoslab.proxy")
 
 
-class ProxyServer(peer_pb2_grpc.PeerServicer):
+class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
     def __init__(self, run: RunDir, spec: ClusterSpec) -> None:
         self.spec = spec
         self.events = EventLog(run.events, "proxy")
-        self.routes = {a.id: OutboundStream(f"{HOST}:{a.port}") for a in spec.addresses}
+        self.table = FaultTable(seed=spec.seed)
+        self.held: DeliveryQueue[peer_pb2.Envelope] = DeliveryQueue()
+        self.loop = asyncio.get_running_loop()
+        self._pump_timer: asyncio.TimerHandle | None = None
+        self._expiry_timer: asyncio.TimerHandle | None = None
+        self.routes = {
+            a.id: OutboundStream(f"{HOST}:{a.port}", on_sent=self._on_sent, on_drop=self._on_lost)
+            for a in spec.addresses
+        }
 
     def start(self) -> None:
         for stream in self.routes.values():
             stream.start()
+
+    # -- the data path -------------------------------------------------------
 
     def _on_envelope(self, env: peer_pb2.Envelope) -> None:
         route = self.routes.get(env.dst)
         if route is None:
             log.warning("no route to %r (from %s)", env.dst, env.src)
             return
-        route.send(env)
+        now = time.time()
+        for delay in self.table.fate(env.src, env.dst, now).delays:
+            if delay <= 0:
+                route.send(env)
+            else:
+                self.held.push(now + delay, env)
+        self._arm_pump()
+
+    def _arm_pump(self) -> None:
+        due = self.held.next_due()
+        if due is None:
+            return
+        if self._pump_timer is not None:
+            if self._pump_timer.when() <= self._loop_time(due):
+                return
+            self._pump_timer.cancel()
+        self._pump_timer = self.loop.call_at(self._loop_time(due), self._pump)
+
+    def _loop_time(self, wall: float) -> float:
+        return self.loop.time() + (wall - time.time())
+
+    def _pump(self) -> None:
+        self._pump_timer = None
+        for env in self.held.pop_due(time.time()):
+            self.routes[env.dst].send(env)
+        self._arm_pump()
+
+    def _on_sent(self, env: peer_pb2.Envelope) -> None:
+        self.table.delivered(env.src, env.dst, time.time(), env.ByteSize())
+
+    def _on_lost(self, env: peer_pb2.Envelope) -> None:
+        self.table.undeliverable(env.src, env.dst)
 
     async def Send(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> peer_pb2.PeerAck:
         return await consume(request_iterator, self._on_envelope)
 
+    # -- the control service ---------------------------------------------------
+
+    async def ChangeFaults(self, request: control_pb2.FaultChange, context: grpc.aio.ServicerContext) -> control_pb2.FaultState:
+        now = time.time()
+        try:
+            removed, added = self.table.apply(from_proto(request), now)
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        action = "clear" if request.clear_all else "heal" if request.heal and not added else None
+        if action:
+            self.events.emit("fault", action=action, removed=[r.id for r in removed])
+        else:
+            self._log_rules("remove", removed)
+        self._log_rules("add", added)
+        self._arm_expiry()
+        return to_proto(self.table.state(now))
+
+    async def Faults(self, request: control_pb2.Empty, context: grpc.aio.ServicerContext) -> control_pb2.FaultState:
+        return to_proto(self.table.state(time.time()))
+
+    def _log_rules(self, action: str, rules: list[LinkRule]) -> None:
+        for rule in rules:
+            self.events.emit("fault", action=action, id=rule.id, fault=rule.kind, label=rule.label,
+                             **({"expires_at": rule.expires_at} if rule.expires_at else {}))
+
+    def _arm_expiry(self) -> None:
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+            self._expiry_timer = None
+        due = self.table.next_expiry()
+        if due is not None:
+            self._expiry_timer = self.loop.call_at(self._loop_time(due), self._expire)
+
+    def _expire(self) -> None:
+        self._expiry_timer = None
+        self._log_rules("expire", self.table.expire(time.time()))
+        self._arm_expiry()
+
     async def close(self) -> None:
+        for timer in (self._pump_timer, self._expiry_timer):
+            if timer is not None:
+                timer.cancel()
         await asyncio.gather(*(s.close() for s in self.routes.values()))
         self.events.close()
 
@@ -59,7 +146,10 @@ async def serve(run: RunDir) -> int:
     proxy = ProxyServer(run, spec)
     server = new_server()
     peer_pb2_grpc.add_PeerServicer_to_server(proxy, server)
-    error = bind_all(server, [f"{HOST}:{a.proxy_port}" for a in spec.addresses])
+    control_pb2_grpc.add_ProxyServicer_to_server(proxy, server)
+    sock = run.socket_path("proxy.sock")
+    sock.unlink(missing_ok=True)
+    error = bind_all(server, [*(f"{HOST}:{a.proxy_port}" for a in spec.addresses), f"unix:{sock}"])
     if error:
         print(error, file=sys.stderr)
         return EXIT_PORT_IN_USE
@@ -69,6 +159,7 @@ async def serve(run: RunDir) -> int:
     await until_signalled()
     await server.stop(grace=0.2)
     await proxy.close()
+    sock.unlink(missing_ok=True)
     return 0
 
 

@@ -42,11 +42,13 @@ class OutboundStream:
         address: str,
         max_queue: int = 2_000,
         on_drop: Callable[[peer_pb2.Envelope], None] | None = None,
+        on_sent: Callable[[peer_pb2.Envelope], None] | None = None,
     ) -> None:
         self.address = address
         self._queue: collections.deque[peer_pb2.Envelope] = collections.deque()
         self._max_queue = max_queue
         self._on_drop = on_drop
+        self._on_sent = on_sent
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -82,6 +84,8 @@ class OutboundStream:
             while self._queue:
                 env = self._queue.popleft()
                 self.sent += 1
+                if self._on_sent is not None:
+                    self._on_sent(env)
                 yield env
             self._ready.clear()
             await self._ready.wait()

@@ -92,8 +92,16 @@ class TestBadInput:
         assert_one_line_error(run(home, "crash", "n7"), "unknown node 'n7'")
         assert_one_line_error(run(home, "restart", "n1"), "only a crashed node can be restarted")
         assert_one_line_error(run(home, "logs", "n9"), "unknown node 'n9'")
+        assert_one_line_error(run(home, "resume", "n1"), "only a paused node can be resumed")
+        assert_one_line_error(run(home, "drop", "120%"), "120%")
+        assert_one_line_error(run(home, "delay", "-5ms"), "negative")
+        assert_one_line_error(run(home, "partition", "n1,n1"), "n1")
+        assert_one_line_error(run(home, "drop", "10%", "--for", "0"), "--for")
+        assert json.loads(run(home, "faults", "--json").stdout)["rules"] == []
         snap = json.loads(run(home, "status", "--json").stdout)
         assert [n["state"] for n in snap["nodes"]] == ["up"]
+        assert run(home, "crash", "n1").returncode == 0
+        assert_one_line_error(run(home, "pause", "n1"), "only a running node can be paused")
 
     def test_stale_run_directory(self, home):
         """A lab killed with SIGKILL leaves a stale directory: commands say so, `down` cleans it."""
@@ -115,4 +123,23 @@ class TestBadInput:
             port = s.getsockname()[1]
             assert_one_line_error(run(home, "up", "raft", "--nodes", "2", "--base-port", str(port - 1)), f"port {port}")
         assert wait_until_gone(home, timeout=2) == []
+        assert not (home / "raft").exists()
+
+
+class TestInterrupt:
+    def test_ctrl_c_during_up_leaves_nothing(self, home):
+        """Ctrl-C while `up` waits for the cluster: every process it started is gone, and so is the run dir."""
+        import signal
+        import time
+
+        env = {**os.environ, "CHAOSLAB_HOME": str(home)}
+        proc = subprocess.Popen([sys.executable, "-m", "chaoslab", "up", "raft", "--nodes", "3"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while not (home / "raft" / "supervisor.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode != 0
+        assert wait_until_gone(home, timeout=3) == []
         assert not (home / "raft").exists()
