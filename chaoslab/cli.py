@@ -363,14 +363,27 @@ def _duration(text: str) -> float:
     return parse_duration(text)
 
 
-@app.command(context_settings=_NUMBERS)
-def drop(
-    probability: Annotated[str, typer.Argument(help="Share of messages to drop: 20% or 0.2.")],
-    from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
-) -> None:
-    """Drop messages at random (`drop 100%` equals a partition of those links)."""
-    _fault_summary(_cluster(name).drop(_value(_probability, probability), src=from_ or (), dst=to or (),
-                                       for_s=_value(_parse_for, for_), seed=seed))
+ProbabilityArg = Annotated[str, typer.Argument(help="Share of messages affected: 20% or 0.2.")]
+
+
+def _probability_fault(kind: str, doc: str) -> None:
+    """Register `drop`, `duplicate` or `reorder`: the same options, a different Cluster method."""
+
+    def command(
+        probability: ProbabilityArg,
+        from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
+    ) -> None:
+        fault = getattr(_cluster(name), kind)
+        _fault_summary(fault(_value(_probability, probability), src=from_ or (), dst=to or (),
+                             for_s=_value(_parse_for, for_), seed=seed))
+
+    command.__doc__ = doc
+    app.command(kind, context_settings=_NUMBERS)(command)
+
+
+_probability_fault("drop", "Drop messages at random (`drop 100%` equals a partition of those links).")
+_probability_fault("duplicate", "Deliver some messages twice.")
+_probability_fault("reorder", "Reorder messages by holding some back so later ones overtake.")
 
 
 @app.command(context_settings=_NUMBERS)
@@ -383,26 +396,6 @@ def delay(
     """Delay messages (links stay in order unless reordered too)."""
     _fault_summary(_cluster(name).delay(_value(_duration, amount), jitter_s=_value(_duration, jitter), dist=dist,
                                         src=from_ or (), dst=to or (), for_s=_value(_parse_for, for_), seed=seed))
-
-
-@app.command(context_settings=_NUMBERS)
-def duplicate(
-    probability: Annotated[str, typer.Argument(help="Share of messages delivered twice: 5% or 0.05.")],
-    from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
-) -> None:
-    """Deliver some messages twice."""
-    _fault_summary(_cluster(name).duplicate(_value(_probability, probability), src=from_ or (), dst=to or (),
-                                            for_s=_value(_parse_for, for_), seed=seed))
-
-
-@app.command(context_settings=_NUMBERS)
-def reorder(
-    probability: Annotated[str, typer.Argument(help="Share of messages held back so later ones overtake.")],
-    from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
-) -> None:
-    """Reorder messages by holding some back."""
-    _fault_summary(_cluster(name).reorder(_value(_probability, probability), src=from_ or (), dst=to or (),
-                                          for_s=_value(_parse_for, for_), seed=seed))
 
 
 @app.command()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.base import Algorithm
+
+if TYPE_CHECKING:  # drivers inject a seeded rng; nothing here makes one
+    import random
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from chaoslab.algorithms.base import Output
 from chaoslab.algorithms.raft.config import RaftConfig
 from chaoslab.algorithms.raft.messages import (
+    MESSAGE_TYPES,
     AppendEntries,
     AppendEntriesReply,
     InstallSnapshot,
@@ -135,7 +136,7 @@ class RaftNode:
     def step(self, src: str, message: Any, now: float) -> Output:
         before = (self.term, self.voted_for)
         out = Output()
-        if not self._started or src == self.node_id or src not in self.nodes:
+        if not self._started or src == self.node_id or src not in self.nodes or not isinstance(message, MESSAGE_TYPES):
             return out
         term = message.term
 
@@ -363,7 +364,9 @@ class RaftNode:
         # Raft §5.2: "Each server will vote for at most one candidate in a given term,
         # on a first-come-first-served basis"; a repeat request gets the same answer.
         can_vote = self.voted_for == m.candidate or (self.voted_for is None and self.leader is None)
-        if m.pre_vote:
+        if m.candidate != src:
+            can_vote = False  # a request must come from the candidate it names
+        elif m.pre_vote:
             can_vote = can_vote or m.term > self.term
             if not m.transfer and self._in_lease(now):
                 # Thesis §9.6: refuse while we still hear from a leader.
@@ -430,7 +433,8 @@ class RaftNode:
         if m.prev_log_index > self._last_index():
             out.send(src, AppendEntriesReply(term=self.term, success=False, conflict_index=self._last_index() + 1))
             return
-        out.send(src, AppendEntriesReply(term=self.term, success=True, match_index=m.prev_log_index, read_ctx=m.read_ctx))
+        reply = AppendEntriesReply(term=self.term, success=True, match_index=m.prev_log_index, read_ctx=m.read_ctx)
+        out.send(src, reply)
 
     def _learn_leader(self, leader: str, now: float, out: Output) -> None:
         self.leader = leader

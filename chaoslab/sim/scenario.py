@@ -1,0 +1,138 @@
+"""One seeded run, end to end: faults for a while, then "does it settle?".
+
+Tests and ``python -m chaoslab.sim`` both go through :func:`run_scenario`, so
+the replay command printed in a failure reproduces the failing run exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chaoslab.algorithms.registry import AlgorithmSpec
+from chaoslab.sim.invariants import converged_for, invariants_for
+from chaoslab.sim.nemesis import Nemesis
+from chaoslab.sim.network import NetworkConfig
+from chaoslab.sim.simulation import InvariantViolation, Simulation
+
+
+@dataclass
+class ScenarioResult:
+    """What one run showed. ``ok`` is false on a safety violation or when it did not settle."""
+
+    sim: Simulation
+    seed: int
+    faults_until: float  # when the fault window closed (0 without a nemesis)
+    settled_at: float | None  # virtual time the cluster settled, None if it did not
+    violation: str | None  # a safety invariant's message, or the liveness failure
+    replay: str
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+    def summary(self) -> str:
+        sim = self.sim
+        head = (
+            f"seed={self.seed} steps={sim.steps} messages sent={sim.messages_sent} "
+            f"delivered={sim.messages_delivered} lost={sim.messages_lost}"
+        )
+        if self.violation is not None:
+            return f"{head}\nVIOLATION: {self.violation}"
+        assert self.settled_at is not None
+        return (
+            f"{head}\nok: invariants held; settled at t={self.settled_at:.6f}s "
+            f"({self.settled_at - self.faults_until:.3f}s after faults ended)"
+        )
+
+
+def replay_command(
+    algorithm: str,
+    *,
+    seed: int,
+    nodes: int,
+    duration: float,
+    nemesis: bool,
+    network: NetworkConfig,
+    config: Mapping[str, Any],
+    settle: float,
+) -> str:
+    """The ``python -m chaoslab.sim`` command line that repeats this run."""
+    args = ["python", "-m", "chaoslab.sim", "--algorithm", algorithm, "--seed", str(seed), "--nodes", str(nodes)]
+    args += ["--duration", f"{duration:g}", "--settle", f"{settle:g}"]
+    if nemesis:
+        args.append("--nemesis")
+    default = NetworkConfig()
+    if network.drop != default.drop:
+        args += ["--drop", f"{network.drop:g}"]
+    if network.duplicate != default.duplicate:
+        args += ["--duplicate", f"{network.duplicate:g}"]
+    if network.delay != default.delay:
+        args += ["--delay-ms", f"{network.delay[0] * 1000:g}", f"{network.delay[1] * 1000:g}"]
+    for key, value in config.items():
+        args += ["--set", f"{key}={json.dumps(value, separators=(',', ':'))}"]
+    return shlex.join(args)
+
+
+def run_scenario(
+    algorithm: str | AlgorithmSpec = "raft",
+    *,
+    seed: int,
+    nodes: int = 5,
+    duration: float = 10.0,
+    nemesis: bool = False,
+    network: NetworkConfig | None = None,
+    config: Mapping[str, Any] | None = None,
+    settle: float = 3.0,
+    trace_messages: bool = False,
+) -> ScenarioResult:
+    """Run one seeded scenario; safety invariants are checked on every step.
+
+    With ``nemesis``: random faults for ``duration`` virtual seconds, then up to
+    ``settle`` more for the cluster to settle. Without: the cluster must settle
+    within ``settle`` of the start, then runs on until ``duration``.
+    """
+    network = network or NetworkConfig()
+    config = dict(config or {})
+    name = algorithm if isinstance(algorithm, str) else algorithm.name
+    replay = replay_command(
+        name,
+        seed=seed,
+        nodes=nodes,
+        duration=duration,
+        nemesis=nemesis,
+        network=network,
+        config=config,
+        settle=settle,
+    )
+    sim = Simulation(algorithm, nodes, seed, config, network, trace_messages=trace_messages)
+    sim.replay = replay
+    for invariant in invariants_for(name):
+        sim.add_invariant(invariant)
+    converged = converged_for(name)
+    faults_until = duration if nemesis else 0.0
+    try:
+        if nemesis:
+            # Faults for the whole duration, then the settle window.
+            Nemesis(sim).schedule(0.0, duration)
+            sim.run_for(duration)
+            settled = sim.run_until(converged, settle)
+            settled_at = sim.now
+        else:
+            # No faults: settle from the start, then keep running (invariants still on).
+            settled = sim.run_until(converged, settle)
+            settled_at = sim.now
+            if settled and sim.now < duration:
+                sim.run_for(duration - sim.now)
+    except InvariantViolation as e:
+        return ScenarioResult(sim, seed, faults_until, None, str(e), replay)
+    if not settled:
+        violation = (
+            f"[seed={seed}] liveness: the cluster did not settle within {settle:g}s after t={faults_until:g}s"
+            f"\nreplay: {replay}"
+        )
+        return ScenarioResult(sim, seed, faults_until, None, violation, replay)
+    return ScenarioResult(sim, seed, faults_until, settled_at, None, replay)

@@ -1,0 +1,369 @@
+"""A deterministic, single-threaded simulator that drives real algorithm cores.
+
+Virtual time and one event heap ``(time, seq, kind, ...)``: the simulator pops
+the earliest entry, advances ``now`` to it, feeds the core (``tick`` or
+``step``) and acts on the :class:`~chaoslab.algorithms.base.Output` exactly as
+the node runtime does: persist, then send, then record events. Every random
+choice comes from ``random.Random`` instances derived from the one seed, so a
+seed names a run: same seed, same trace.
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import json
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaoslab.algorithms.base import Algorithm, Output
+from chaoslab.algorithms.registry import AlgorithmSpec, get_algorithm
+from chaoslab.sim.network import Links, NetworkConfig
+
+_TICK = 0
+_DELIVER = 1
+_ACTION = 2
+
+# A core that keeps asking to be ticked at the same instant has a bug; stop it
+# instead of spinning forever.
+_MAX_TICKS_AT_ONE_INSTANT = 1000
+
+
+def derive_rng(seed: int, *labels: object) -> random.Random:
+    """An rng for one purpose (``"net"``, ``("node", "n3", 2)``...), independent of the others.
+
+    String seeds are hashed with SHA-512 by ``random.Random``: stable across
+    runs, platforms and ``PYTHONHASHSEED``.
+    """
+    return random.Random("/".join(str(x) for x in (seed, *labels)))
+
+
+@dataclass(frozen=True, slots=True)
+class SimEvent:
+    """One line of what happened: a core's event, or a fault the simulator applied."""
+
+    time: float
+    node: str  # node id, or "sim" for network-wide faults
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        fields = " ".join(f"{k}={_fmt(v)}" for k, v in self.data.items())
+        return f"{self.time:10.6f} {self.node:<5} {self.kind}" + (f" {fields}" if fields else "")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_fmt(v) for v in value)
+    return str(value)
+
+
+class InvariantViolation(AssertionError):
+    """An invariant failed; the message names the seed and how to replay it."""
+
+    def __init__(self, message: str, *, seed: int | None = None, time: float | None = None) -> None:
+        super().__init__(message)
+        self.seed = seed
+        self.time = time
+
+
+Invariant = Callable[["Simulation"], None]
+
+
+class Simulation:
+    """Run ``nodes`` cores of ``algorithm`` over a seeded, faulty, virtual network.
+
+    ``algorithm`` is a registered name or an :class:`AlgorithmSpec` (e.g. a
+    deliberately broken core, to prove an invariant has teeth). ``nodes`` is a
+    count (ids ``n1..nN``) or a list of ids. ``config`` is the
+    algorithm's config section (as in ``clusters/<name>.toml``).
+    ``trace_messages`` adds a line per message sent or lost to :attr:`trace`.
+    """
+
+    def __init__(
+        self,
+        algorithm: str | AlgorithmSpec = "raft",
+        nodes: int | Sequence[str] = 5,
+        seed: int = 0,
+        config: Mapping[str, Any] | None = None,
+        network: NetworkConfig | None = None,
+        *,
+        trace_messages: bool = False,
+    ) -> None:
+        self.spec: AlgorithmSpec = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
+        self.algorithm = self.spec.name
+        self.node_ids: list[str] = [f"n{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
+        if not self.node_ids or len(set(self.node_ids)) != len(self.node_ids):
+            raise ValueError(f"nodes must be distinct and at least one, got {self.node_ids!r}")
+        self.seed = seed
+        self.config: dict[str, Any] = dict(config or {})
+        self.spec.check_config(self.config)
+        self.network = network or NetworkConfig()
+        self.links = Links(self.node_ids)
+        self.trace_messages = trace_messages
+
+        self.now = 0.0
+        self.nodes: dict[str, Algorithm | None] = {}  # None while crashed
+        self.durable: dict[str, Any] = {n: None for n in self.node_ids}  # last persisted, JSON round-tripped
+        self.restarts: dict[str, int] = {n: 0 for n in self.node_ids}
+        self.trace: list[str] = []
+        self.events: list[SimEvent] = []
+        # Events not yet shown to the invariants: what the last step produced, plus
+        # any fault applied by hand since. Cleared after the invariants run.
+        self.step_events: list[SimEvent] = []
+        self.steps = 0
+        self.messages_sent = 0
+        self.messages_delivered = 0
+        self.messages_lost = 0
+        self.replay = f"python -m chaoslab.sim --algorithm {self.algorithm} --seed {seed} --nodes {len(self.node_ids)}"
+
+        self._net_rng = derive_rng(seed, "net")
+        self._heap: list[tuple[Any, ...]] = []
+        self._seq = 0
+        self._incarnation: dict[str, int] = {n: 0 for n in self.node_ids}
+        self._timer: dict[str, tuple[float, int]] = {}  # node -> (deadline, heap seq) of its live tick
+        self._same_instant_ticks = 0
+        self._invariants: list[Invariant] = []
+
+        for node in self.node_ids:
+            self._boot(node)
+
+    # ------------------------------------------------------------------ running
+
+    def step(self) -> bool:
+        """Process the earliest pending item; ``False`` when nothing is left."""
+        if not self._heap:
+            return False
+        item = heapq.heappop(self._heap)
+        self.now = max(self.now, item[0])
+        kind = item[2]
+        if kind == _TICK:
+            _, seq, _, node = item
+            core = self.nodes.get(node)
+            if core is None or self._timer.get(node, (0.0, -1))[1] != seq:
+                return True  # stale timer: the node crashed or re-armed since
+            del self._timer[node]
+            self._apply(node, core.tick(self.now))
+            if core.next_deadline() <= self.now:
+                self._same_instant_ticks += 1
+                if self._same_instant_ticks > _MAX_TICKS_AT_ONE_INSTANT:
+                    raise RuntimeError(f"{node} keeps asking to be ticked at t={self.now} (seed={self.seed})")
+            else:
+                self._same_instant_ticks = 0
+        elif kind == _DELIVER:
+            _, _, _, dst, incarnation, src, message = item
+            core = self.nodes.get(dst)
+            if core is None or self._incarnation[dst] != incarnation:
+                self.messages_lost += 1  # the receiver crashed while it was in flight
+            elif self.links.is_blocked(src, dst):
+                self.messages_lost += 1  # a partition came up while it was in flight
+                if self.trace_messages:
+                    self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [partitioned]")
+            else:
+                self.messages_delivered += 1
+                self._apply(dst, core.step(src, message, self.now))
+        else:
+            _, _, _, action = item
+            action(self)
+        self.steps += 1
+        self._check_invariants()
+        return True
+
+    def run_for(self, seconds: float) -> None:
+        """Advance virtual time by ``seconds``, processing everything due until then."""
+        end = self.now + seconds
+        heap = self._heap
+        while heap and heap[0][0] <= end:
+            self.step()
+        self.now = max(self.now, end)
+
+    def run_until(self, predicate: Callable[[Simulation], bool], timeout: float) -> bool:
+        """Step until ``predicate(sim)`` holds (checked after every step); ``False`` after ``timeout`` s."""
+        end = self.now + timeout
+        if predicate(self):
+            return True
+        heap = self._heap
+        while heap and heap[0][0] <= end:
+            self.step()
+            if predicate(self):
+                return True
+        self.now = max(self.now, end)
+        return False
+
+    def at(self, time: float, action: Callable[[Simulation], None]) -> None:
+        """Run ``action(sim)`` at virtual ``time`` (a fault schedule, a probe...)."""
+        self._push(max(time, self.now), _ACTION, action)
+
+    def add_invariant(self, invariant: Invariant) -> None:
+        """Call ``invariant(sim)`` after every step; an ``AssertionError`` stops the run."""
+        self._invariants.append(invariant)
+
+    # ------------------------------------------------------------------ faults
+
+    def crash(self, node: str) -> None:
+        """Kill ``node``: volatile state gone, messages in flight to it vanish; durable state stays."""
+        self.links.check(node)
+        if self.nodes.get(node) is None:
+            raise ValueError(f"{node} is already down")
+        self.nodes[node] = None
+        self._incarnation[node] += 1
+        self._timer.pop(node, None)
+        self._record(node, "crash", {})
+
+    def restart(self, node: str) -> None:
+        """Start ``node`` again from its last persisted durable state, with a fresh derived rng."""
+        self.links.check(node)
+        if self.nodes.get(node) is not None:
+            raise ValueError(f"{node} is up; crash it first")
+        self.restarts[node] += 1
+        self._record(node, "restart", {"restarts": self.restarts[node]})
+        self._boot(node)
+
+    def partition(self, groups: Sequence[Sequence[str]]) -> None:
+        """Cut the links between groups (e.g. ``[["n1", "n2"], ["n3", "n4", "n5"]]``)."""
+        effective = self.links.partition(groups)
+        self._record("sim", "partition", {"groups": " | ".join(",".join(g) for g in effective)})
+
+    def isolate(self, node: str) -> None:
+        """Cut every link to and from ``node``."""
+        self.links.isolate(node)
+        self._record("sim", "isolate", {"node": node})
+
+    def block(self, src: str, dst: str) -> None:
+        """Cut the directed link ``src -> dst`` only."""
+        self.links.block(src, dst)
+        self._record("sim", "block", {"src": src, "dst": dst})
+
+    def unblock(self, src: str, dst: str) -> None:
+        self.links.unblock(src, dst)
+        self._record("sim", "unblock", {"src": src, "dst": dst})
+
+    def heal(self) -> None:
+        """Remove every link fault (partitions, isolations, one-way blocks)."""
+        self.links.heal()
+        self._record("sim", "heal", {})
+
+    def set_network(self, network: NetworkConfig) -> None:
+        """Change drop / delay / duplicate for messages sent from now on."""
+        self.network = network
+        self._record(
+            "sim", "network", {"drop": network.drop, "delay": list(network.delay), "duplicate": network.duplicate}
+        )
+
+    # ------------------------------------------------------------------ looking
+
+    def up(self) -> list[str]:
+        """Ids of the nodes that are running."""
+        return [n for n in self.node_ids if self.nodes.get(n) is not None]
+
+    def down(self) -> list[str]:
+        return [n for n in self.node_ids if self.nodes.get(n) is None]
+
+    def status(self, node: str) -> dict[str, Any] | None:
+        core = self.nodes.get(node)
+        return None if core is None else core.status(self.now)
+
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        """Status of every running node, by id (crashed nodes are absent)."""
+        return {n: core.status(self.now) for n, core in self.nodes.items() if core is not None}
+
+    def leaders(self) -> dict[str, int]:
+        """Running nodes whose role is ``leader``, with their terms."""
+        return {n: s["term"] for n, s in self.statuses().items() if s.get("role") == "leader"}
+
+    def ready(self) -> bool:
+        """The algorithm's own readiness test (raft: some node is leader)."""
+        return self.spec.ready(list(self.statuses().values()))
+
+    # ------------------------------------------------------------------ internals
+
+    def _boot(self, node: str) -> None:
+        rng = derive_rng(self.seed, "node", node, self.restarts[node])
+        durable = copy.deepcopy(self.durable[node])
+        core = self.spec.factory(node, list(self.node_ids), self.config, rng, durable)
+        self.nodes[node] = core
+        self._apply(node, core.start(self.now))
+
+    def _apply(self, node: str, out: Output) -> None:
+        # The runtime's order: persist, then send, then record.
+        if out.persist is not None:
+            self.durable[node] = json.loads(json.dumps(out.persist))  # proves it is JSON-able
+        for dst, message in out.messages:
+            self._send(node, dst, message)
+        for event in out.events:
+            self._record(node, event.kind, event.data)
+        core = self.nodes.get(node)
+        if core is not None:
+            self._arm(node, core.next_deadline())
+
+    def _send(self, src: str, dst: str, message: Any) -> None:
+        if dst not in self._incarnation or dst == src:
+            raise ValueError(f"{src} sent {type(message).__name__} to {dst!r}, which is not a peer")
+        self.messages_sent += 1
+        net = self.network
+        rng = self._net_rng
+        if self.links.is_blocked(src, dst):
+            self.messages_lost += 1
+            if self.trace_messages:
+                self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [partitioned]")
+            return
+        if net.drop and rng.random() < net.drop:
+            self.messages_lost += 1
+            if self.trace_messages:
+                self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [dropped]")
+            return
+        copies = 2 if net.duplicate and rng.random() < net.duplicate else 1
+        low, high = net.delay
+        for i in range(copies):
+            arrival = self.now + low + rng.random() * (high - low)
+            msg = message if i == 0 else copy.deepcopy(message)
+            self._push(arrival, _DELIVER, dst, self._incarnation[dst], src, msg)
+            if self.trace_messages:
+                tag = " [duplicate]" if i else ""
+                self.trace.append(f"{self.now:10.6f} {src:<5} -> {dst} {message!r} @{arrival:.6f}{tag}")
+
+    def _arm(self, node: str, deadline: float) -> None:
+        if math.isinf(deadline):
+            self._timer.pop(node, None)
+            return
+        deadline = max(deadline, self.now)
+        current = self._timer.get(node)
+        if current is not None and current[0] == deadline:
+            return
+        seq = self._push(deadline, _TICK, node)
+        self._timer[node] = (deadline, seq)
+
+    def _push(self, time: float, kind: int, *payload: Any) -> int:
+        self._seq += 1
+        heapq.heappush(self._heap, (time, self._seq, kind, *payload))
+        return self._seq
+
+    def _record(self, node: str, kind: str, data: dict[str, Any]) -> None:
+        event = SimEvent(self.now, node, kind, dict(data))
+        self.events.append(event)
+        self.step_events.append(event)
+        self.trace.append(event.line())
+
+    def _check_invariants(self) -> None:
+        try:
+            self._run_invariants()
+        finally:
+            self.step_events = []
+
+    def _run_invariants(self) -> None:
+        for invariant in self._invariants:
+            try:
+                invariant(self)
+            except InvariantViolation:
+                raise
+            except AssertionError as e:
+                raise InvariantViolation(
+                    f"[seed={self.seed}, t={self.now:.6f}s] {e}\nreplay: {self.replay}",
+                    seed=self.seed,
+                    time=self.now,
+                ) from e
