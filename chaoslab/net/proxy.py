@@ -33,6 +33,9 @@ from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, co
 
 log = logging.getLogger("chaoslab.proxy")
 
+_TIMER_LEAD = 0.001
+_RELEASE_EARLY = 0.0005
+
 
 class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
     def __init__(self, run: RunDir, spec: ClusterSpec) -> None:
@@ -54,7 +57,7 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
 
     # -- the data path -------------------------------------------------------
 
-    def _on_envelope(self, env: peer_pb2.Envelope) -> None:
+    async def _on_envelope(self, env: peer_pb2.Envelope) -> None:
         route = self.routes.get(env.dst)
         if route is None:
             log.warning("no route to %r (from %s)", env.dst, env.src)
@@ -62,7 +65,7 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
         now = time.time()
         for delay in self.table.fate(env.src, env.dst, now).delays:
             if delay <= 0:
-                route.send(env)
+                await route.send_now(env)
             else:
                 self.held.push(now + delay, env)
         self._arm_pump()
@@ -71,18 +74,21 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
         due = self.held.next_due()
         if due is None:
             return
+        # asyncio timers fire ~1 ms late here (epoll rounds up to whole ms), so
+        # aim early and release what is due within half a millisecond.
+        when = self._loop_time(due) - _TIMER_LEAD
         if self._pump_timer is not None:
-            if self._pump_timer.when() <= self._loop_time(due):
+            if self._pump_timer.when() <= when:
                 return
             self._pump_timer.cancel()
-        self._pump_timer = self.loop.call_at(self._loop_time(due), self._pump)
+        self._pump_timer = self.loop.call_at(when, self._pump)
 
     def _loop_time(self, wall: float) -> float:
         return self.loop.time() + (wall - time.time())
 
     def _pump(self) -> None:
         self._pump_timer = None
-        for env in self.held.pop_due(time.time()):
+        for env in self.held.pop_due(time.time() + _RELEASE_EARLY):
             self.routes[env.dst].send(env)
         self._arm_pump()
 

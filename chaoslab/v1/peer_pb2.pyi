@@ -210,6 +210,12 @@ class ByzantineValue(_message.Message):
     signatures: _containers.RepeatedScalarFieldContainer[bytes]
     def __init__(self, instance: _Optional[str] = ..., round: _Optional[int] = ..., value: _Optional[str] = ..., path: _Optional[_Iterable[str]] = ..., signatures: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
+class EnvelopeBatch(_message.Message):
+    __slots__ = ("envelopes",)
+    ENVELOPES_FIELD_NUMBER: _ClassVar[int]
+    envelopes: _containers.RepeatedCompositeFieldContainer[Envelope]
+    def __init__(self, envelopes: _Optional[_Iterable[_Union[Envelope, _Mapping]]] = ...) -> None: ...
+
 class PeerAck(_message.Message):
     __slots__ = ("received",)
     RECEIVED_FIELD_NUMBER: _ClassVar[int]

@@ -36,7 +36,7 @@ class PeerStub:
         """
         self.Send = channel.stream_unary(
                 '/chaoslab.v1.Peer/Send',
-                request_serializer=chaoslab_dot_v1_dot_peer__pb2.Envelope.SerializeToString,
+                request_serializer=chaoslab_dot_v1_dot_peer__pb2.EnvelopeBatch.SerializeToString,
                 response_deserializer=chaoslab_dot_v1_dot_peer__pb2.PeerAck.FromString,
                 _registered_method=True)
 
@@ -56,7 +56,7 @@ def add_PeerServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Send': grpc.stream_unary_rpc_method_handler(
                     servicer.Send,
-                    request_deserializer=chaoslab_dot_v1_dot_peer__pb2.Envelope.FromString,
+                    request_deserializer=chaoslab_dot_v1_dot_peer__pb2.EnvelopeBatch.FromString,
                     response_serializer=chaoslab_dot_v1_dot_peer__pb2.PeerAck.SerializeToString,
             ),
     }
@@ -85,7 +85,7 @@ class Peer:
             request_iterator,
             target,
             '/chaoslab.v1.Peer/Send',
-            chaoslab_dot_v1_dot_peer__pb2.Envelope.SerializeToString,
+            chaoslab_dot_v1_dot_peer__pb2.EnvelopeBatch.SerializeToString,
             chaoslab_dot_v1_dot_peer__pb2.PeerAck.FromString,
             options,
             channel_credentials,

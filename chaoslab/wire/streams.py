@@ -14,6 +14,7 @@ import asyncio
 import collections
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import grpc
 
@@ -30,12 +31,19 @@ CHANNEL_OPTIONS = [
     ("grpc.enable_retries", 0),
 ]
 
+MAX_BATCH = 256  # envelopes per stream message: bounds one write, keeps links interleaved
 _RETRY_DELAY = 0.05
 _MAX_RETRY_DELAY = 0.25
 
 
 class OutboundStream:
-    """Delivers envelopes to one address over a single client stream."""
+    """Delivers envelopes to one address over a single client stream.
+
+    ``send`` queues (never blocks); a writer task drains the queue in batches.
+    ``send_now`` writes straight from the caller's coroutine when the stream is
+    idle, saving the writer task's wake-up (the proxy's forwarding path), and
+    falls back to the queue otherwise.
+    """
 
     def __init__(
         self,
@@ -50,6 +58,8 @@ class OutboundStream:
         self._on_drop = on_drop
         self._on_sent = on_sent
         self._ready = asyncio.Event()
+        self._writing = asyncio.Lock()  # one write at a time on a gRPC call
+        self._call: grpc.aio.StreamUnaryCall | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.sent = 0
@@ -63,6 +73,25 @@ class OutboundStream:
             self._drop(self._queue.popleft())
         self._queue.append(env)
         self._ready.set()
+
+    async def send_now(self, env: peer_pb2.Envelope) -> None:
+        call = self._call
+        if call is None or self._queue or self._writing.locked() or call.done():
+            self.send(env)
+            return
+        async with self._writing:
+            try:
+                await call.write(peer_pb2.EnvelopeBatch(envelopes=[env]))
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
+                self.send(env)  # the stream broke under us: the writer reconnects and sends it
+                return
+        self._sent([env])
+
+    def _sent(self, envs: list[peer_pb2.Envelope]) -> None:
+        self.sent += len(envs)
+        if self._on_sent is not None:
+            for env in envs:
+                self._on_sent(env)
 
     def _drop(self, env: peer_pb2.Envelope) -> None:
         self.dropped += 1
@@ -79,40 +108,59 @@ class OutboundStream:
             except (asyncio.CancelledError, Exception):
                 pass
 
-    async def _messages(self) -> AsyncIterator[peer_pb2.Envelope]:
-        while not self._closed:
-            while self._queue:
-                env = self._queue.popleft()
-                self.sent += 1
-                if self._on_sent is not None:
-                    self._on_sent(env)
-                yield env
-            self._ready.clear()
+    async def _drain(self, call: grpc.aio.StreamUnaryCall) -> None:
+        """Write queued envelopes in batches until the queue is empty or the call ends."""
+        while not self._closed and not call.done():
             await self._ready.wait()
+            self._ready.clear()
+            while self._queue and not call.done():
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+                async with self._writing:
+                    await call.write(peer_pb2.EnvelopeBatch(envelopes=batch))
+                self._sent(batch)
 
     async def _run(self) -> None:
         delay = _RETRY_DELAY
         async with grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS) as channel:
             stub = peer_pb2_grpc.PeerStub(channel)
             while not self._closed:
+                call = stub.Send()
+                # Wake the writer when the call ends (receiver gone), not only on new messages.
+                call.add_done_callback(lambda _: self._ready.set())
+                self._call = call
                 try:
-                    await stub.Send(self._messages())
-                except grpc.aio.AioRpcError as exc:
-                    # Receiver down or restarted. What sat in the queue meanwhile is
-                    # stale for a failure detector; keep only the newest messages.
-                    log.debug("stream to %s broke: %s", self.address, exc.code())
+                    self._ready.set()
+                    await self._drain(call)
+                    if call.done():
+                        await call  # raises the reason it ended
+                except (grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError) as exc:
+                    log.debug("stream to %s broke: %s", self.address, exc)
+                    self._call = None
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, _MAX_RETRY_DELAY)
                     continue
+                finally:
+                    self._call = None
+                    if not call.done():
+                        call.cancel()
                 delay = _RETRY_DELAY
 
 
-async def consume(request_iterator: AsyncIterator[peer_pb2.Envelope], handle: Callable[[peer_pb2.Envelope], None]) -> peer_pb2.PeerAck:
-    """Server side of ``Peer.Send``: hand each envelope to ``handle`` as it arrives."""
+async def consume(request_iterator: AsyncIterator[peer_pb2.EnvelopeBatch], handle: Callable[[peer_pb2.Envelope], Any]) -> peer_pb2.PeerAck:
+    """Server side of ``Peer.Send``: hand each envelope to ``handle`` as it arrives.
+
+    ``handle`` may be a coroutine function; the next envelope waits for it, which
+    is how the proxy's direct writes push back on one link without touching others.
+    """
     received = 0
-    async for env in request_iterator:
-        received += 1
-        handle(env)
+    is_async = asyncio.iscoroutinefunction(handle)
+    async for batch in request_iterator:
+        for env in batch.envelopes:
+            received += 1
+            if is_async:
+                await handle(env)
+            else:
+                handle(env)
     return peer_pb2.PeerAck(received=received)
 
 
