@@ -440,6 +440,71 @@ def faults(name: NameOpt = None, as_json: JsonOpt = False) -> None:
     out.print(links)
 
 
+# -- key-value client ------------------------------------------------------------
+
+kv_app = typer.Typer(help="Talk to a raft cluster's key-value store (finds the leader, retries until --timeout).",
+                     no_args_is_help=True)
+app.add_typer(kv_app, name="kv")
+TimeoutOpt = Annotated[str, typer.Option("--timeout", help="Give up after this long; says if the outcome is unknown.")]
+
+
+def _kv(name: Optional[str], op: str, *args: Any, timeout: str) -> None:
+    """Run one KV operation and print its answer. Exit 0 done, 1 not found / cas mismatch, 2 not acknowledged."""
+    from chaoslab.client import KVClient
+
+    cluster = _cluster(name)
+    with KVClient.for_cluster(cluster, timeout=_value(_parse_for, timeout)) as client:
+        result = getattr(client, op)(*args)
+    if result.ok:
+        if op == "get":
+            print(result.value)
+        else:
+            out.print(f"ok (index {result.index}, via {result.node})", highlight=False)
+        return
+    detail = f": current value {result.value!r}" if result.code_name == "cas_mismatch" else ""
+    err.print(f"{result.code_name.replace('_', ' ')}{detail}", highlight=False)
+    raise typer.Exit(1)
+
+
+@kv_app.command("get")
+def kv_get(key: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
+    """Print a key's value (linearizable read)."""
+    _kv(name, "get", key, timeout=timeout)
+
+
+@kv_app.command("put")
+def kv_put(key: str, value: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
+    """Set a key."""
+    _kv(name, "put", key, value, timeout=timeout)
+
+
+@kv_app.command("cas")
+def kv_cas(
+    key: str,
+    value: str,
+    expect: Annotated[Optional[str], typer.Option("--expect", help="The value KEY must hold now.")] = None,
+    absent: Annotated[bool, typer.Option("--absent", help="Succeed only if KEY does not exist.")] = False,
+    name: NameOpt = None,
+    timeout: TimeoutOpt = "5s",
+) -> None:
+    """Compare and set: write VALUE only if KEY holds --expect (or is --absent)."""
+    if (expect is None) == (not absent):
+        raise LabError("kv cas needs exactly one of --expect VALUE or --absent")
+    _kv(name, "cas", key, None if absent else expect, value, timeout=timeout)
+
+
+@kv_app.command("append")
+def kv_append(key: str, value: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
+    """Append to a key's value (a missing key counts as empty)."""
+    _kv(name, "append", key, value, timeout=timeout)
+
+
+@kv_app.command("delete")
+def kv_delete(key: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
+    """Delete a key."""
+    _kv(name, "delete", key, timeout=timeout)
+
+
 def _run_dashboard(cluster: Any, refresh: float, once: bool, as_json: bool) -> int:
     from chaoslab.dashboard import STATUS_LOG_TAIL, run_dashboard
     from chaoslab.lab.cluster import status_to_dict

@@ -5,8 +5,12 @@ disk. It feeds the core one input at a time and acts on the returned
 :class:`Output` in this order, as etcd/raft's Ready does:
 
 1. persist ``output.persist`` (durably: fsync) if it is not ``None``;
-2. send ``output.messages``;
+2. send ``output.messages`` and deliver ``output.replies`` to waiting clients;
 3. record ``output.events``.
+
+A driver may gather the outputs of several inputs and act on them together
+(one fsync for many steps), as long as it keeps that order for the batch: no
+message or reply of any of them leaves before all their state is durable.
 
 It calls :meth:`Algorithm.tick` no later than the time
 :meth:`Algorithm.next_deadline` returns; ticking early or late is harmless
@@ -35,8 +39,9 @@ class Output:
     """What one input produced. Empty by default, so cores can build it up."""
 
     messages: list[tuple[str, Any]] = field(default_factory=list)  # (dst node id, message)
-    persist: Any = None  # algorithm-defined durable state, written before messages go out
+    persist: Any = None  # algorithm-defined durable change, written before messages go out
     events: list[Event] = field(default_factory=list)
+    replies: list[tuple[int, Any]] = field(default_factory=list)  # (request id, result) for clients
 
     def send(self, dst: str, message: Any) -> None:
         self.messages.append((dst, message))
@@ -44,11 +49,8 @@ class Output:
     def event(self, kind: str, **data: Any) -> None:
         self.events.append(Event(kind, data))
 
-    def extend(self, other: Output) -> None:
-        self.messages.extend(other.messages)
-        if other.persist is not None:
-            self.persist = other.persist
-        self.events.extend(other.events)
+    def reply(self, request_id: int, result: Any) -> None:
+        self.replies.append((request_id, result))
 
 
 class Algorithm(Protocol):
@@ -68,6 +70,11 @@ class Algorithm(Protocol):
         """A message from peer ``src`` arrived at ``now``."""
         ...
 
+    def request(self, request_id: int, command: Any, now: float) -> Output:
+        """A client command (only algorithms that serve clients have this). The result
+        comes back in ``Output.replies`` under ``request_id``, now or from a later input."""
+        ...
+
     def next_deadline(self) -> float:
         """The earliest time at which :meth:`tick` has something to do."""
         ...
@@ -76,3 +83,23 @@ class Algorithm(Protocol):
         """A JSON-able snapshot shaped like ``chaoslab.v1.NodeStatus``: keys ``role``,
         ``term``, ``leader``, ``last_heard_s`` and the algorithm's detail (e.g. ``raft``)."""
         ...
+
+
+class LatestState:
+    """Durable model for cores whose ``persist`` is their whole durable state.
+
+    Drivers keep one durable model per node: ``apply`` each persisted change,
+    and on restart hand ``restore()`` to the algorithm's factory. Raft's model
+    is :class:`chaoslab.algorithms.raft.durable.RaftDurable` (a log, not a value).
+    """
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def apply(self, persist: Any) -> None:
+        self.value = persist
+
+    def restore(self) -> Any:
+        import copy
+
+        return copy.deepcopy(self.value)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chaoslab.algorithms.base import Algorithm
+from chaoslab.algorithms.base import Algorithm, LatestState
 
 if TYPE_CHECKING:  # drivers inject a seeded rng; nothing here makes one
     import random
@@ -23,10 +23,13 @@ class AlgorithmSpec:
     message_types: tuple[type, ...]
     # given every reachable node's status dict, is the cluster ready for users?
     ready: Callable[[list[dict[str, Any]]], bool]
+    # an empty durable model (apply(persist), restore()); see base.LatestState
+    durable_model: Callable[[], Any] = LatestState
 
 
 def _raft() -> AlgorithmSpec:
     from chaoslab.algorithms.raft import RaftNode, parse_config
+    from chaoslab.algorithms.raft.durable import RaftDurable
     from chaoslab.algorithms.raft.messages import MESSAGE_TYPES
 
     def factory(node_id: str, nodes: list[str], config: Mapping[str, Any], rng: random.Random, durable: Any) -> Algorithm:
@@ -42,6 +45,7 @@ def _raft() -> AlgorithmSpec:
         check_config=lambda c: (parse_config(c), None)[1],
         message_types=MESSAGE_TYPES,
         ready=ready,
+        durable_model=RaftDurable,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import os
 import random
@@ -29,8 +30,9 @@ from chaoslab.events import EventLog
 from chaoslab.lab.rundir import RunDir
 from chaoslab.lab.spec import HOST, ClusterSpec
 from chaoslab.runtime.lifeline import die_with_parent
-from chaoslab.runtime.storage import DurableFile
-from chaoslab.v1 import node_pb2, node_pb2_grpc, peer_pb2, peer_pb2_grpc
+from chaoslab.runtime.storage import storage_for
+from chaoslab.runtime.kvservice import KVService
+from chaoslab.v1 import kv_pb2_grpc, node_pb2, node_pb2_grpc, peer_pb2, peer_pb2_grpc
 from chaoslab.wire.codec import Codec
 from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, consume, new_server, until_signalled
 
@@ -50,18 +52,21 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self.codec = Codec(self.algorithm.message_types)
         data_dir = run.node_dir(node_id)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.durable = DurableFile(data_dir / "state.json")
+        self.storage = storage_for(spec.algorithm, data_dir)
         self.events = EventLog(run.events, node_id)
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
         self.core = self.algorithm.factory(
-            node_id, spec.node_ids, spec.config, node_rng(spec.seed, node_id, incarnation), self.durable.load()
+            node_id, spec.node_ids, spec.config, node_rng(spec.seed, node_id, incarnation), self.storage.load()
         )
         self.peers = {
             a.id: OutboundStream(f"{HOST}:{a.proxy_port}") for a in spec.addresses if a.id != node_id
         }
         self._seq = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._unflushed: list[Output] = []
+        self._waiting: dict[int, asyncio.Future[Any]] = {}  # client request id -> its reply
+        self._request_ids = itertools.count(1)
         self.messages_in = 0
         self.messages_out = 0
 
@@ -73,19 +78,33 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
     # -- driving the core -------------------------------------------------
 
     def _handle(self, out: Output) -> None:
-        if out.persist is not None:
-            self.durable.save(out.persist)  # before any message that depends on it leaves
-        for dst, message in out.messages:
-            stream = self.peers.get(dst)
-            if stream is None:
-                continue
-            self._seq += 1
-            self.messages_out += 1
-            stream.send(self.codec.encode(self.node_id, dst, message, self._seq))
-        for event in out.events:
-            self.events.emit(event.kind, **event.data)
-            log.info("%s %s", event.kind, event.data)
+        """Queue a step's output; all outputs of one loop iteration are flushed together,
+        so a burst of client requests costs one fsync, not one each."""
+        if not self._unflushed:
+            self.loop.call_soon(self._flush)
+        self._unflushed.append(out)
         self._arm_timer()
+
+    def _flush(self) -> None:
+        batch, self._unflushed = self._unflushed, []
+        # The contract's order, for the whole batch: persist, then send and reply, then record.
+        self.storage.save([out.persist for out in batch if out.persist is not None])
+        for out in batch:
+            for dst, message in out.messages:
+                stream = self.peers.get(dst)
+                if stream is None:
+                    continue
+                self._seq += 1
+                self.messages_out += 1
+                stream.send(self.codec.encode(self.node_id, dst, message, self._seq))
+            for request_id, result in out.replies:
+                waiter = self._waiting.pop(request_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(result)
+        for out in batch:
+            for event in out.events:
+                self.events.emit(event.kind, **event.data)
+                log.info("%s %s", event.kind, event.data)
 
     def _arm_timer(self) -> None:
         deadline = self.core.next_deadline()
@@ -112,9 +131,25 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
     async def Send(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> peer_pb2.PeerAck:
         return await consume(request_iterator, self._on_envelope)
 
+    def submit(self, command: Any) -> asyncio.Future[Any]:
+        """Hand a client command to the core; the future resolves with its result."""
+        request_id = next(self._request_ids)
+        waiter: asyncio.Future[Any] = self.loop.create_future()
+        self._waiting[request_id] = waiter
+        waiter.add_done_callback(lambda _: self._waiting.pop(request_id, None))
+        self._handle(self.core.request(request_id, command, self.loop.time()))
+        return waiter
+
+    def client_address(self, node_id: str) -> str:
+        try:
+            return f"{HOST}:{self.spec.address(node_id).port}"
+        except KeyError:
+            return ""
+
     async def Status(self, request: node_pb2.StatusRequest, context: grpc.aio.ServicerContext) -> node_pb2.NodeStatus:
         now = self.loop.time()
-        status = json_format.ParseDict(self.core.status(now), node_pb2.NodeStatus())
+        snapshot = self.core.status(now, log_tail=request.log_tail) if request.log_tail else self.core.status(now)
+        status = json_format.ParseDict(snapshot, node_pb2.NodeStatus())
         status.id = self.node_id
         status.algorithm = self.spec.algorithm
         status.pid = os.getpid()
@@ -137,6 +172,8 @@ async def serve(run: RunDir, node_id: str, incarnation: int) -> int:
     server = new_server()
     peer_pb2_grpc.add_PeerServicer_to_server(node, server)
     node_pb2_grpc.add_NodeServicer_to_server(node, server)
+    if hasattr(node.core, "request"):
+        kv_pb2_grpc.add_KVServicer_to_server(KVService(node.submit, node.client_address), server)
     error = bind_all(server, [f"{HOST}:{address.port}"])
     if error:
         print(error, file=sys.stderr)
@@ -147,6 +184,7 @@ async def serve(run: RunDir, node_id: str, incarnation: int) -> int:
     await until_signalled()
     await server.stop(grace=0.2)
     await node.close()
+    node.storage.close()
     return 0
 
 

@@ -1,11 +1,26 @@
-"""Durable state on disk: written atomically and fsynced before anyone is told."""
+"""Durable state on disk: written and fsynced before anyone is told.
+
+Each algorithm's persisted changes go to a storage with two methods:
+``load()`` returns what the algorithm's factory takes on restart, and
+``save(persists)`` makes a batch of changes durable with one fsync. Raft keeps
+a write-ahead log (:mod:`chaoslab.runtime.raftlog`); algorithms whose
+persisted change is their whole durable state keep one JSON document.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+
+class Storage(Protocol):
+    def load(self) -> Any: ...
+
+    def save(self, persists: list[Any]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class DurableFile:
@@ -23,11 +38,14 @@ class DurableFile:
         except FileNotFoundError:
             return None
 
-    def save(self, value: Any) -> None:
+    def save(self, persists: list[Any]) -> None:
+        """Only the last state of a batch matters: each one is the whole durable state."""
+        if not persists:
+            return
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, json.dumps(value, sort_keys=True).encode())
+            os.write(fd, json.dumps(persists[-1], sort_keys=True).encode())
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -37,3 +55,14 @@ class DurableFile:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+    def close(self) -> None:
+        pass
+
+
+def storage_for(algorithm: str, data_dir: Path) -> Storage:
+    if algorithm == "raft":
+        from chaoslab.runtime.raftlog import RaftLogStorage
+
+        return RaftLogStorage(data_dir)
+    return DurableFile(data_dir / "state.json")

@@ -6,38 +6,55 @@
 True
 
 A seed names a run: the same seed gives the same :attr:`Simulation.trace`.
-``python -m chaoslab.sim --seed 7 --nemesis`` replays one from the shell.
+``python -m chaoslab.sim --seed 7 --nemesis --workload 3`` replays one from the shell.
 """
 
 from chaoslab.sim.invariants import (
     ElectionSafety,
+    LeaderCompleteness,
+    LogMatching,
     OneVotePerTerm,
+    StateMachineSafety,
     TermMonotonic,
+    check_final,
     converged_for,
     invariants_for,
+    raft_caught_up,
     raft_converged,
+    state_machine_of,
 )
 from chaoslab.sim.nemesis import FAULTS, Nemesis
 from chaoslab.sim.network import Links, NetworkConfig
 from chaoslab.sim.scenario import ScenarioResult, replay_command, run_scenario
-from chaoslab.sim.simulation import InvariantViolation, SimEvent, Simulation, derive_rng
+from chaoslab.sim.simulation import ClientCall, InvariantViolation, SimEvent, Simulation, derive_rng
+from chaoslab.sim.workload import AckedWrite, HistoryOp, Workload
 
 __all__ = [
     "FAULTS",
+    "AckedWrite",
+    "ClientCall",
     "ElectionSafety",
+    "HistoryOp",
     "InvariantViolation",
+    "LeaderCompleteness",
     "Links",
+    "LogMatching",
     "Nemesis",
     "NetworkConfig",
     "OneVotePerTerm",
     "ScenarioResult",
     "SimEvent",
     "Simulation",
+    "StateMachineSafety",
     "TermMonotonic",
+    "Workload",
+    "check_final",
     "converged_for",
     "derive_rng",
     "invariants_for",
+    "raft_caught_up",
     "raft_converged",
     "replay_command",
     "run_scenario",
+    "state_machine_of",
 ]

@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=10.0, help="virtual seconds (of faults, with --nemesis)")
     p.add_argument("--settle", type=float, default=3.0, help="virtual seconds allowed to settle afterwards")
     p.add_argument("--nemesis", action="store_true", help="random partitions, crashes, restarts from the seed")
+    p.add_argument("--workload", type=int, default=0, metavar="CLIENTS", help="run this many key-value clients (raft)")
+    p.add_argument("--rate", type=float, default=0.0, help="client operations/s in all (default 20 per client)")
+    p.add_argument("--keys", type=int, default=4, help="keys the clients use")
+    p.add_argument("--history", metavar="FILE", help="write the clients' Jepsen-style history here (JSON lines)")
     p.add_argument("--drop", type=float, default=NetworkConfig().drop, help="message drop probability")
     p.add_argument("--duplicate", type=float, default=NetworkConfig().duplicate, help="duplicate probability")
     p.add_argument(
@@ -72,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--nodes must be at least 1, got {args.nodes}")
         if args.duration < 0 or args.settle < 0:
             raise ValueError("--duration and --settle must not be negative")
+        if args.workload < 0 or args.keys < 1 or args.rate < 0:
+            raise ValueError("--workload and --rate must not be negative, --keys must be at least 1")
         if args.algorithm not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {args.algorithm!r} (known: {', '.join(ALGORITHMS)})")
         network = NetworkConfig(
@@ -88,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             config=config,
             settle=args.settle,
             trace_messages=args.messages,
+            workload=args.workload,
+            rate=args.rate,
+            keys=args.keys,
         )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -95,6 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quiet:
         for line in result.sim.trace:
             print(line)
+    if args.history and result.workload is not None:
+        try:
+            with open(args.history, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(op.as_dict()) + "\n" for op in result.workload.history)
+        except OSError as e:
+            print(f"error: cannot write {args.history}: {e.strerror}", file=sys.stderr)
+            return 2
     print(result.summary())
     return 0 if result.ok else 1
 

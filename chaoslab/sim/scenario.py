@@ -2,21 +2,25 @@
 
 Tests and ``python -m chaoslab.sim`` both go through :func:`run_scenario`, so
 the replay command printed in a failure reproduces the failing run exactly.
+With a workload (Raft only), clients run during the fault window; after the
+heal the cluster must settle *and* catch up, and then every acknowledged
+write must have survived and every replica must hold the same state.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chaoslab.algorithms.registry import AlgorithmSpec
-from chaoslab.sim.invariants import converged_for, invariants_for
+from chaoslab.sim.invariants import check_final, converged_for, invariants_for, raft_caught_up, state_machine_of
 from chaoslab.sim.nemesis import Nemesis
 from chaoslab.sim.network import NetworkConfig
 from chaoslab.sim.simulation import InvariantViolation, Simulation
+from chaoslab.sim.workload import Workload
 
 
 @dataclass
@@ -29,6 +33,7 @@ class ScenarioResult:
     settled_at: float | None  # virtual time the cluster settled, None if it did not
     violation: str | None  # a safety invariant's message, or the liveness failure
     replay: str
+    workload: Workload | None = None
 
     @property
     def ok(self) -> bool:
@@ -40,6 +45,9 @@ class ScenarioResult:
             f"seed={self.seed} steps={sim.steps} messages sent={sim.messages_sent} "
             f"delivered={sim.messages_delivered} lost={sim.messages_lost}"
         )
+        if self.workload is not None:
+            counts = self.workload.counts()
+            head += f"\nclient operations: {counts['ok']} ok, {counts['fail']} failed, {counts['info']} unknown"
         if self.violation is not None:
             return f"{head}\nVIOLATION: {self.violation}"
         assert self.settled_at is not None
@@ -59,12 +67,21 @@ def replay_command(
     network: NetworkConfig,
     config: Mapping[str, Any],
     settle: float,
+    workload: int = 0,
+    rate: float = 0.0,
+    keys: int = 4,
 ) -> str:
     """The ``python -m chaoslab.sim`` command line that repeats this run."""
     args = ["python", "-m", "chaoslab.sim", "--algorithm", algorithm, "--seed", str(seed), "--nodes", str(nodes)]
     args += ["--duration", f"{duration:g}", "--settle", f"{settle:g}"]
     if nemesis:
         args.append("--nemesis")
+    if workload:
+        args += ["--workload", str(workload)]
+        if rate:
+            args += ["--rate", f"{rate:g}"]
+        if keys != 4:
+            args += ["--keys", str(keys)]
     default = NetworkConfig()
     if network.drop != default.drop:
         args += ["--drop", f"{network.drop:g}"]
@@ -88,12 +105,20 @@ def run_scenario(
     config: Mapping[str, Any] | None = None,
     settle: float = 3.0,
     trace_messages: bool = False,
+    workload: int = 0,
+    rate: float = 0.0,
+    keys: int = 4,
 ) -> ScenarioResult:
     """Run one seeded scenario; safety invariants are checked on every step.
 
     With ``nemesis``: random faults for ``duration`` virtual seconds, then up to
     ``settle`` more for the cluster to settle. Without: the cluster must settle
     within ``settle`` of the start, then runs on until ``duration``.
+
+    ``workload`` clients (``rate`` operations/s in all, default 20 per client,
+    over ``keys`` keys) run until ``duration``; settling then also means every
+    client is done and every node has applied the leader's whole log, and the
+    final checks (:func:`~chaoslab.sim.invariants.check_final`) must pass.
     """
     network = network or NetworkConfig()
     config = dict(config or {})
@@ -107,12 +132,23 @@ def run_scenario(
         network=network,
         config=config,
         settle=settle,
+        workload=workload,
+        rate=rate,
+        keys=keys,
     )
     sim = Simulation(algorithm, nodes, seed, config, network, trace_messages=trace_messages)
     sim.replay = replay
-    for invariant in invariants_for(name):
+    invariants = invariants_for(name)
+    for invariant in invariants:
         sim.add_invariant(invariant)
     converged = converged_for(name)
+    clients = None
+    if workload:
+        if name != "raft":
+            raise ValueError(f"a client workload needs a key-value algorithm (raft), not {name}")
+        clients = Workload(sim, clients=workload, keys=keys, rate=rate or 20.0 * workload)
+        clients.start(0.0, until=duration)
+        converged = _quiet(converged, clients)
     faults_until = duration if nemesis else 0.0
     try:
         if nemesis:
@@ -123,16 +159,33 @@ def run_scenario(
             settled_at = sim.now
         else:
             # No faults: settle from the start, then keep running (invariants still on).
-            settled = sim.run_until(converged, settle)
+            settled = sim.run_until(converged_for(name), settle)
             settled_at = sim.now
             if settled and sim.now < duration:
                 sim.run_for(duration - sim.now)
+            if settled and clients is not None:
+                settled = sim.run_until(converged, settle)  # clients done, every node caught up
     except InvariantViolation as e:
-        return ScenarioResult(sim, seed, faults_until, None, str(e), replay)
+        return ScenarioResult(sim, seed, faults_until, None, str(e), replay, clients)
     if not settled:
+        what = "settle" if clients is None else "settle and catch up"
         violation = (
-            f"[seed={seed}] liveness: the cluster did not settle within {settle:g}s after t={faults_until:g}s"
+            f"[seed={seed}] liveness: the cluster did not {what} within {settle:g}s after t={faults_until:g}s"
             f"\nreplay: {replay}"
         )
-        return ScenarioResult(sim, seed, faults_until, None, violation, replay)
-    return ScenarioResult(sim, seed, faults_until, settled_at, None, replay)
+        if clients is not None:
+            clients.finish()
+        return ScenarioResult(sim, seed, faults_until, None, violation, replay, clients)
+    machine = state_machine_of(invariants)
+    if clients is not None and machine is not None:
+        try:
+            check_final(sim, machine, clients)
+        except AssertionError as e:
+            violation = f"[seed={seed}, t={sim.now:.6f}s] {e}\nreplay: {replay}"
+            return ScenarioResult(sim, seed, faults_until, None, violation, replay, clients)
+    return ScenarioResult(sim, seed, faults_until, settled_at, None, replay, clients)
+
+
+def _quiet(converged: Callable[[Simulation], bool], clients: Workload) -> Callable[[Simulation], bool]:
+    """Settled, every client done, every node caught up with the leader."""
+    return lambda sim: clients.idle() and converged(sim) and raft_caught_up(sim)

@@ -3,16 +3,24 @@
 Virtual time and one event heap ``(time, seq, kind, ...)``: the simulator pops
 the earliest entry, advances ``now`` to it, feeds the core (``tick`` or
 ``step``) and acts on the :class:`~chaoslab.algorithms.base.Output` exactly as
-the node runtime does: persist, then send, then record events. Every random
-choice comes from ``random.Random`` instances derived from the one seed, so a
-seed names a run: same seed, same trace.
+the node runtime does: persist, then send and reply, then record events.
+Every random choice comes from ``random.Random`` instances derived from the
+one seed, so a seed names a run: same seed, same trace.
+
+Each node's durable storage is the algorithm's own durable model
+(``spec.durable_model()``: Raft's is a log, :class:`RaftDurable`): every
+``Output.persist`` is applied to it, and a restart builds the core from
+``model.restore()``, exactly what the node runtime's files give back.
+
+Clients (:meth:`Simulation.request`, or a :class:`~chaoslab.sim.workload.Workload`)
+reach every node over their own seeded links: drops, duplicates and delays
+apply to them, partitions do not (as with Jepsen's clients).
 """
 
 from __future__ import annotations
 
 import copy
 import heapq
-import json
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +34,8 @@ from chaoslab.sim.network import Links, NetworkConfig
 _TICK = 0
 _DELIVER = 1
 _ACTION = 2
+_REQUEST = 3
+_REPLY = 4
 
 # A core that keeps asking to be ticked at the same instant has a bug; stop it
 # instead of spinning forever.
@@ -72,7 +82,25 @@ class InvariantViolation(AssertionError):
         self.time = time
 
 
+@dataclass(slots=True, eq=False)
+class ClientCall:
+    """One client request sent to one node; ``result`` is set when its reply arrives."""
+
+    id: int  # the request id the node sees (unique in a simulation)
+    node: str
+    command: Any
+    sent_at: float
+    on_reply: Callable[[Simulation, ClientCall], None] | None = None
+    result: Any = None
+    replied_at: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.replied_at is not None
+
+
 Invariant = Callable[["Simulation"], None]
+BootHook = Callable[[str, Algorithm], None]
 
 
 class Simulation:
@@ -109,13 +137,16 @@ class Simulation:
 
         self.now = 0.0
         self.nodes: dict[str, Algorithm | None] = {}  # None while crashed
-        self.durable: dict[str, Any] = {n: None for n in self.node_ids}  # last persisted, JSON round-tripped
+        # Each node's disk: the algorithm's durable model, fed every Output.persist.
+        self.durable: dict[str, Any] = {n: self.spec.durable_model() for n in self.node_ids}
         self.restarts: dict[str, int] = {n: 0 for n in self.node_ids}
         self.trace: list[str] = []
         self.events: list[SimEvent] = []
         # Events not yet shown to the invariants: what the last step produced, plus
         # any fault applied by hand since. Cleared after the invariants run.
         self.step_events: list[SimEvent] = []
+        # What nodes persisted in that step, (node, persist), for invariants over logs.
+        self.step_persists: list[tuple[str, Any]] = []
         self.steps = 0
         self.messages_sent = 0
         self.messages_delivered = 0
@@ -123,6 +154,10 @@ class Simulation:
         self.replay = f"python -m chaoslab.sim --algorithm {self.algorithm} --seed {seed} --nodes {len(self.node_ids)}"
 
         self._net_rng = derive_rng(seed, "net")
+        self._client_rng = derive_rng(seed, "clients-net")
+        self._calls: dict[int, ClientCall] = {}  # request id -> call awaiting its reply
+        self._call_ids = 0
+        self._boot_hooks: list[BootHook] = []
         self._heap: list[tuple[Any, ...]] = []
         self._seq = 0
         self._incarnation: dict[str, int] = {n: 0 for n in self.node_ids}
@@ -167,6 +202,17 @@ class Simulation:
             else:
                 self.messages_delivered += 1
                 self._apply(dst, core.step(src, message, self.now))
+        elif kind == _REQUEST:
+            _, _, _, node, incarnation, call = item
+            core = self.nodes.get(node)
+            if core is not None and self._incarnation[node] == incarnation:
+                self._apply(node, core.request(call.id, call.command, self.now))  # type: ignore[attr-defined]
+        elif kind == _REPLY:
+            _, _, _, call, result = item
+            if not call.done:  # a duplicated reply changes nothing
+                call.result, call.replied_at = result, self.now
+                if call.on_reply is not None:
+                    call.on_reply(self, call)
         else:
             _, _, _, action = item
             action(self)
@@ -200,8 +246,49 @@ class Simulation:
         self._push(max(time, self.now), _ACTION, action)
 
     def add_invariant(self, invariant: Invariant) -> None:
-        """Call ``invariant(sim)`` after every step; an ``AssertionError`` stops the run."""
+        """Call ``invariant(sim)`` after every step; an ``AssertionError`` stops the run.
+
+        An invariant with an ``attach(sim)`` method gets it called once, here
+        (e.g. to watch every core as it boots, with :meth:`add_boot_hook`).
+        """
+        attach = getattr(invariant, "attach", None)
+        if attach is not None:
+            attach(self)
         self._invariants.append(invariant)
+
+    def add_boot_hook(self, hook: BootHook) -> None:
+        """Call ``hook(node, core)`` for every core built from now on, before its ``start``."""
+        self._boot_hooks.append(hook)
+
+    # ------------------------------------------------------------------ clients
+
+    def request(
+        self, node: str, command: Any, on_reply: Callable[[Simulation, ClientCall], None] | None = None
+    ) -> ClientCall:
+        """Send a client ``command`` to ``node``; the returned call fills in when the reply lands.
+
+        The request and its reply cross a client link (seeded delay, drop and
+        duplicate from the current network settings; partitions do not apply).
+        A request that reaches a crashed node, or is lost, never gets a reply.
+        """
+        self.links.check(node)
+        self._call_ids += 1
+        call = ClientCall(self._call_ids, node, command, self.now, on_reply)
+        self._calls[call.id] = call
+        for arrival in self._client_link():
+            self._push(arrival, _REQUEST, node, self._incarnation[node], call)
+        if self.trace_messages:
+            self.trace.append(f"{self.now:10.6f} client -> {node} #{call.id} {command!r}")
+        return call
+
+    def _client_link(self) -> list[float]:
+        """Arrival times for one client message: none if lost, two if duplicated."""
+        net, rng = self.network, self._client_rng
+        if net.drop and rng.random() < net.drop:
+            return []
+        copies = 2 if net.duplicate and rng.random() < net.duplicate else 1
+        low, high = net.delay
+        return [self.now + low + rng.random() * (high - low) for _ in range(copies)]
 
     # ------------------------------------------------------------------ faults
 
@@ -284,17 +371,27 @@ class Simulation:
 
     def _boot(self, node: str) -> None:
         rng = derive_rng(self.seed, "node", node, self.restarts[node])
-        durable = copy.deepcopy(self.durable[node])
-        core = self.spec.factory(node, list(self.node_ids), self.config, rng, durable)
+        core = self.spec.factory(node, list(self.node_ids), self.config, rng, self.durable[node].restore())
         self.nodes[node] = core
+        for hook in self._boot_hooks:
+            hook(node, core)
         self._apply(node, core.start(self.now))
 
     def _apply(self, node: str, out: Output) -> None:
-        # The runtime's order: persist, then send, then record.
+        # The runtime's order: persist, then send and reply, then record.
         if out.persist is not None:
-            self.durable[node] = json.loads(json.dumps(out.persist))  # proves it is JSON-able
+            self.durable[node].apply(out.persist)
+            self.step_persists.append((node, out.persist))
         for dst, message in out.messages:
             self._send(node, dst, message)
+        for request_id, result in out.replies:
+            call = self._calls.pop(request_id, None)
+            if call is None:
+                continue  # a second reply to a duplicated request
+            for arrival in self._client_link():
+                self._push(arrival, _REPLY, call, result)
+            if self.trace_messages:
+                self.trace.append(f"{self.now:10.6f} {node:<5} -> client #{request_id} {result!r}")
         for event in out.events:
             self._record(node, event.kind, event.data)
         core = self.nodes.get(node)
@@ -354,6 +451,7 @@ class Simulation:
             self._run_invariants()
         finally:
             self.step_events = []
+            self.step_persists = []
 
     def _run_invariants(self) -> None:
         for invariant in self._invariants:

@@ -54,17 +54,21 @@ class KVRequest(_message.Message):
     def __init__(self, client_id: _Optional[str] = ..., seq: _Optional[int] = ..., op: _Optional[_Union[KVOp, str]] = ..., key: _Optional[str] = ..., value: _Optional[str] = ..., expected: _Optional[str] = ..., expect_absent: _Optional[bool] = ...) -> None: ...
 
 class KVReply(_message.Message):
-    __slots__ = ("code", "value", "leader_hint", "leader_address", "index", "error")
+    __slots__ = ("code", "value", "leader_hint", "leader_address", "index", "error", "client_id", "seq")
     CODE_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     LEADER_HINT_FIELD_NUMBER: _ClassVar[int]
     LEADER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
     code: KVCode
     value: str
     leader_hint: str
     leader_address: str
     index: int
     error: str
-    def __init__(self, code: _Optional[_Union[KVCode, str]] = ..., value: _Optional[str] = ..., leader_hint: _Optional[str] = ..., leader_address: _Optional[str] = ..., index: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+    client_id: str
+    seq: int
+    def __init__(self, code: _Optional[_Union[KVCode, str]] = ..., value: _Optional[str] = ..., leader_hint: _Optional[str] = ..., leader_address: _Optional[str] = ..., index: _Optional[int] = ..., error: _Optional[str] = ..., client_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...

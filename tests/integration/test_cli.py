@@ -143,3 +143,24 @@ class TestInterrupt:
         assert proc.returncode != 0
         assert wait_until_gone(home, timeout=3) == []
         assert not (home / "raft").exists()
+
+
+class TestKV:
+    def test_kv_commands(self, home):
+        """`chaoslab kv` finds the leader; not-found and cas mismatch exit 1; no quorum exits 2 saying so."""
+        assert run(home, "up", "raft", "--nodes", "3").returncode == 0
+        put = run(home, "kv", "put", "greeting", "hello")
+        assert put.returncode == 0 and "ok (index" in put.stdout
+        assert run(home, "kv", "get", "greeting").stdout.strip() == "hello"
+        assert run(home, "kv", "append", "greeting", " world").returncode == 0
+        assert run(home, "kv", "get", "greeting").stdout.strip() == "hello world"
+        mismatch = run(home, "kv", "cas", "greeting", "x", "--expect", "nope")
+        assert mismatch.returncode == 1 and "cas mismatch" in mismatch.stderr and "hello world" in mismatch.stderr
+        assert run(home, "kv", "cas", "greeting", "bye", "--expect", "hello world").returncode == 0
+        assert run(home, "kv", "cas", "fresh", "1", "--absent").returncode == 0
+        assert_one_line_error(run(home, "kv", "cas", "fresh", "2"), "--expect")
+        assert run(home, "kv", "delete", "greeting").returncode == 0
+        missing = run(home, "kv", "get", "greeting")
+        assert missing.returncode == 1 and "not found" in missing.stderr
+        assert run(home, "crash", "n1", "n2", "n3").returncode == 0
+        assert_one_line_error(run(home, "kv", "put", "k", "v", "--timeout", "1s"), "not acknowledged")

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from chaoslab.algorithms.raft import RaftNode, parse_config
+from chaoslab.algorithms.raft.durable import RaftDurable
 from chaoslab.algorithms.registry import get_algorithm
 from chaoslab.sim import (
     ElectionSafety,
@@ -294,7 +295,12 @@ class TestCheckersHaveTeeth:
 
     def test_a_vote_forgotten_in_a_reboot_is_caught(self) -> None:
         """OneVotePerTerm flags a node that votes again in a term after a restart lost its vote."""
-        spec = broken(lambda i, n, c, r, d: RaftNode(i, n, parse_config(c), r, d and {**d, "voted_for": None}))
+
+        def forget_vote(d: RaftDurable) -> RaftDurable:
+            d.hard_state.voted_for = None
+            return d
+
+        spec = broken(lambda i, n, c, r, d: RaftNode(i, n, parse_config(c), r, forget_vote(d)))
         for seed in range(200):
             sim = Simulation(spec, 5, seed, {"check_quorum": False}, LOSSY)
             sim.add_invariant(OneVotePerTerm())

@@ -259,7 +259,7 @@ class TestCrashRestart:
         first_token = core(sim, "n2").token
         sim.crash("n2")
         sim.restart("n2")
-        assert core(sim, "n2").boots == 2 and sim.durable["n2"] == {"boots": 2}
+        assert core(sim, "n2").boots == 2 and sim.durable["n2"].value == {"boots": 2}
         assert core(sim, "n2").token != first_token
         assert sim.restarts["n2"] == 1
 

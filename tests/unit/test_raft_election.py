@@ -18,9 +18,12 @@ from google.protobuf.json_format import ParseDict
 from chaoslab.algorithms.base import Output
 from chaoslab.algorithms.raft import RaftNode, parse_config
 from chaoslab.algorithms.raft.core import is_up_to_date
+from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist
 from chaoslab.algorithms.raft.messages import (
     AppendEntries,
     AppendEntriesReply,
+    Entry,
+    EntryKind,
     RequestVote,
     RequestVoteReply,
     TimeoutNow,
@@ -41,7 +44,7 @@ def make(
     nodes: int = 5,
     *,
     seed: int = 0,
-    durable: dict[str, Any] | None = None,
+    durable: RaftDurable | None = None,
     now: float = 0.0,
     **config: Any,
 ) -> RaftNode:
@@ -49,6 +52,25 @@ def make(
     node = RaftNode(node_id, ids(nodes), parse_config(config), random.Random(seed), durable)
     assert node.start(now) == Output()
     return node
+
+
+def saved(term: int, voted_for: str | None) -> RaftDurable:
+    """What a node that reached ``term`` (having voted for ``voted_for``) persisted."""
+    return RaftDurable(HardState(term, voted_for))
+
+
+def hard(term: int, voted_for: str | None, commit: int = 0) -> RaftPersist:
+    """The persist of a step that changed only term and vote."""
+    return RaftPersist(hard_state=HardState(term, voted_for, commit))
+
+
+def merge(out: Output, more: Output) -> None:
+    """Gather a second step's output into ``out`` (messages, events, replies; the latest persist)."""
+    out.messages.extend(more.messages)
+    out.events.extend(more.events)
+    out.replies.extend(more.replies)
+    if more.persist is not None:
+        out.persist = more.persist
 
 
 def fire(node: RaftNode) -> Output:
@@ -70,11 +92,11 @@ def elect(node: RaftNode, now: float | None = None) -> Output:
     when = node.next_deadline() - 0.01 if now is None else now
     if node.role == "pre_candidate":
         for peer in node.peers[: node.quorum - 1]:
-            out.extend(node.step(peer, RequestVoteReply(term=node.term + 1, granted=True, pre_vote=True), when))
+            merge(out, node.step(peer, RequestVoteReply(term=node.term + 1, granted=True, pre_vote=True), when))
     for peer in node.peers[: node.quorum - 1]:
         if node.role == "leader":
             break
-        out.extend(node.step(peer, RequestVoteReply(term=node.term, granted=True), when))
+        merge(out, node.step(peer, RequestVoteReply(term=node.term, granted=True), when))
     assert node.role == "leader", node
     return out
 
@@ -83,9 +105,17 @@ def heartbeat(term: int, leader: str = "n2") -> AppendEntries:
     return AppendEntries(term=term, leader=leader, prev_log_index=0, prev_log_term=0)
 
 
-def vote_request(term: int, candidate: str = "n2", *, pre_vote: bool = False, transfer: bool = False) -> RequestVote:
+def vote_request(
+    term: int, candidate: str = "n2", *, pre_vote: bool = False, transfer: bool = False, last: tuple[int, int] = (0, 0)
+) -> RequestVote:
+    """A RequestVote from a candidate whose log ends at ``last`` = (index, term)."""
     return RequestVote(
-        term=term, candidate=candidate, last_log_index=0, last_log_term=0, pre_vote=pre_vote, transfer=transfer
+        term=term,
+        candidate=candidate,
+        last_log_index=last[0],
+        last_log_term=last[1],
+        pre_vote=pre_vote,
+        transfer=transfer,
     )
 
 
@@ -147,7 +177,7 @@ class TestBecomingCandidate:
     def test_candidate_term_and_self_vote_are_persisted(self) -> None:
         """Figure 2: currentTerm and votedFor are persisted before the RequestVotes go out."""
         out = fire(make(**PAPER))
-        assert out.persist == {"term": 1, "voted_for": "n1"}
+        assert out.persist == hard(1, "n1")
 
     def test_events_report_term_and_role(self) -> None:
         """A campaign emits a "term" event and a "role" event carrying the new term."""
@@ -171,12 +201,14 @@ class TestWinningAndLosing:
 
     def test_new_leader_sends_heartbeats_at_once(self) -> None:
         """§5.2: a new leader "sends heartbeat messages to all of the other servers to establish its
-        authority" (AppendEntries with no entries)."""
+        authority": AppendEntries carrying the no-op it appends for its term (§5.4.2, thesis §6.4)."""
         node = make(**PAPER)
         out = elect(node)
         heartbeats = [(dst, m) for dst, m in sent(out, AppendEntries)]
         assert sorted(dst for dst, _ in heartbeats) == ["n2", "n3", "n4", "n5"]
-        assert all(m.term == 1 and m.leader == "n1" and m.entries == [] for _, m in heartbeats)
+        noop = Entry(1, 1, EntryKind.NOOP)
+        assert all(m.term == 1 and m.leader == "n1" and m.entries == [noop] for _, m in heartbeats)
+        assert out.persist == RaftPersist(entries=[noop])  # term and vote went out with the campaign
 
     def test_duplicate_grant_counts_once(self) -> None:
         """§5.2: votes are counted per server; a duplicated reply is not a second vote."""
@@ -215,7 +247,7 @@ class TestWinningAndLosing:
         fire(node)
         out = node.step("n2", RequestVoteReply(term=4, granted=False), 0.31)
         assert (node.role, node.term, node.voted_for) == ("follower", 4, None)
-        assert out.persist == {"term": 4, "voted_for": None}
+        assert out.persist == hard(4, None)
 
     def test_split_vote_retries_with_new_term_and_new_random_timeout(self) -> None:
         """§5.2: on a split vote "each candidate will time out and start a new election by
@@ -248,7 +280,7 @@ class TestVoting:
         grant and the durable state leave in the same Output, persist first."""
         node = make(**PAPER)
         out = node.step("n2", vote_request(1), 0.1)
-        assert out.persist == {"term": 1, "voted_for": "n2"}
+        assert out.persist == hard(1, "n2")
         assert out.messages == [("n2", RequestVoteReply(term=1, granted=True))]
         assert events(out, "vote") == [{"candidate": "n2", "term": 1}]
 
@@ -273,16 +305,16 @@ class TestVoting:
     def test_stale_term_request_is_rejected_with_our_term(self) -> None:
         """§5.1: "If a server receives a request with a stale term number, it rejects the request";
         the reply carries our term so the candidate learns it is behind."""
-        node = make(durable={"term": 5, "voted_for": None}, **PAPER)
+        node = make(durable=saved(5, None), **PAPER)
         out = node.step("n2", vote_request(3), 0.1)
         assert out.messages == [("n2", RequestVoteReply(term=5, granted=False))]
         assert (node.term, node.voted_for) == (5, None) and out.persist is None
 
     def test_higher_term_request_is_adopted_then_granted(self) -> None:
         """§5.1: a request with a higher term updates currentTerm (reset vote) before the vote rule."""
-        node = make(durable={"term": 2, "voted_for": "n3"}, **PAPER)
+        node = make(durable=saved(2, "n3"), **PAPER)
         out = node.step("n2", vote_request(3), 0.1)
-        assert out.persist == {"term": 3, "voted_for": "n2"}
+        assert out.persist == hard(3, "n2")
         assert out.messages == [("n2", RequestVoteReply(term=3, granted=True))]
         assert [e.kind for e in out.events] == ["term", "vote"]
 
@@ -377,7 +409,7 @@ class TestFollower:
     def test_stale_heartbeat_is_rejected_with_our_term(self) -> None:
         """§5.1: a stale leader's AppendEntries is refused with our term (so it steps down), and
         neither resets our timer nor makes it our leader."""
-        node = make(durable={"term": 3, "voted_for": None}, **PAPER)
+        node = make(durable=saved(3, None), **PAPER)
         deadline = node.next_deadline()
         out = node.step("n2", heartbeat(2), 0.1)
         assert out.messages == [("n2", AppendEntriesReply(term=3, success=False))]
@@ -385,16 +417,16 @@ class TestFollower:
 
     def test_higher_term_heartbeat_is_followed_and_persisted(self) -> None:
         """§5.1: a higher term is adopted (vote cleared, persisted) and its sender is the leader."""
-        node = make(durable={"term": 1, "voted_for": "n1"}, **PAPER)
+        node = make(durable=saved(1, "n1"), **PAPER)
         out = node.step("n4", heartbeat(7, "n4"), 0.1)
-        assert out.persist == {"term": 7, "voted_for": None}
+        assert out.persist == hard(7, None)
         assert (node.term, node.leader) == (7, "n4")
 
     def test_leader_asking_for_a_log_we_lack_is_refused(self) -> None:
         """§5.3: the consistency check fails when we have no entry at prev_log_index (empty log here)."""
         node = make(**PAPER)
         out = node.step("n2", AppendEntries(term=1, leader="n2", prev_log_index=4, prev_log_term=1), 0.1)
-        assert out.messages == [("n2", AppendEntriesReply(term=1, success=False, conflict_index=1))]
+        assert out.messages == [("n2", AppendEntriesReply(term=1, success=False, match_index=4, conflict_index=1))]
         assert node.leader == "n2"  # still a legitimate leader: the timer was reset
 
 
@@ -417,16 +449,25 @@ class TestLeader:
         elect(node)
         out = node.step("n3", AppendEntriesReply(term=2, success=False), 0.5)
         assert (node.role, node.term, node.leader) == ("follower", 2, None)
-        assert out.persist == {"term": 2, "voted_for": None}
+        assert out.persist == hard(2, None)
         assert events(out, "role") == [{"role": "follower", "term": 2}]
 
     def test_leader_steps_down_on_higher_term_request(self) -> None:
         """§5.1: a higher-term RequestVote turns a leader into a follower (without check-quorum)."""
         node = make(**PAPER)
-        elect(node)
-        out = node.step("n3", vote_request(2, "n3"), 0.5)
+        elect(node)  # its log now holds its no-op at (1, 1)
+        out = node.step("n3", vote_request(2, "n3", last=(1, 1)), 0.5)
         assert (node.role, node.term, node.voted_for) == ("follower", 2, "n3")
         assert out.messages == [("n3", RequestVoteReply(term=2, granted=True))]
+
+    def test_deposed_leader_refuses_a_candidate_with_a_shorter_log(self) -> None:
+        """§5.4.1: the higher term deposes the leader, but its vote goes only to a candidate whose
+        log is at least as up to date (here the candidate lacks the leader's no-op)."""
+        node = make(**PAPER)
+        elect(node)
+        out = node.step("n3", vote_request(2, "n3"), 0.5)
+        assert (node.role, node.term, node.voted_for) == ("follower", 2, None)
+        assert out.messages == [("n3", RequestVoteReply(term=2, granted=False))]
 
     def test_leader_steps_down_for_a_higher_term_leader(self) -> None:
         """§5.1: a heartbeat from a newer term's leader makes the old leader follow it."""
@@ -443,7 +484,10 @@ class TestSingleNode:
         node = make(nodes=1, **config)
         out = fire(node)
         assert (node.role, node.term, node.leader) == ("leader", 1, "n1")
-        assert out.persist == {"term": 1, "voted_for": "n1"}
+        # Its no-op is committed (and applied) in the same step: it is its own majority.
+        noop = Entry(1, 1, EntryKind.NOOP)
+        assert out.persist == RaftPersist(hard_state=HardState(1, "n1", 1), entries=[noop])
+        assert (node.commit_index, node.applied_index) == (1, 1)
         assert out.messages == []
 
     def test_stays_leader(self) -> None:
@@ -455,37 +499,49 @@ class TestSingleNode:
         assert (node.role, node.term) == ("leader", 1)
 
 
+def persisted(*outs: Output, start: RaftDurable | None = None) -> RaftDurable:
+    """The durable model after a driver applied these outputs' persists, in order."""
+    model = start.restore() if start is not None else RaftDurable()
+    for out in outs:
+        if out.persist is not None:
+            model.apply(out.persist)
+    return model.restore()
+
+
 class TestRestart:
     def test_restart_keeps_term_and_vote(self) -> None:
         """Figure 2: currentTerm and votedFor are persistent state; a restarted node resumes them."""
         node = make(**PAPER)
-        durable = node.step("n2", vote_request(3), 0.1).persist
-        restarted = make(durable=json.loads(json.dumps(durable)), **PAPER)
+        restarted = make(durable=persisted(node.step("n2", vote_request(3), 0.1)), **PAPER)
         assert (restarted.term, restarted.voted_for, restarted.role) == (3, "n2", "follower")
 
     def test_no_second_vote_in_a_term_after_restart(self) -> None:
         """§5.2: one vote per term holds across a crash, because the vote was persisted first."""
         node = make(**PAPER)
-        durable = node.step("n2", vote_request(3, "n2"), 0.1).persist
-        restarted = make(durable=durable, **PAPER)
+        restarted = make(durable=persisted(node.step("n2", vote_request(3, "n2"), 0.1)), **PAPER)
         out = restarted.step("n3", vote_request(3, "n3"), 0.1)
         assert out.messages == [("n3", RequestVoteReply(term=3, granted=False))]
 
     def test_restarted_candidate_campaigns_in_a_new_term(self) -> None:
         """A node that crashed as candidate of term 4 does not reuse term 4 on restart."""
-        durable = fire(make(durable={"term": 3, "voted_for": None}, **PAPER)).persist
-        restarted = make(durable=durable, **PAPER)
+        start = saved(3, None)
+        restarted = make(durable=persisted(fire(make(durable=start, **PAPER)), start=start), **PAPER)
         fire(restarted)
         assert (restarted.role, restarted.term) == ("candidate", 5)
 
     def test_no_durable_state_means_term_zero(self) -> None:
         """A node with nothing persisted starts at term 0 with no vote."""
-        assert (make(durable=None).term, make(durable={}).voted_for) == (0, None)
+        assert (make(durable=None).term, make(durable=RaftDurable()).voted_for) == (0, None)
 
-    def test_persisted_state_is_json(self) -> None:
-        """Output.persist is a plain JSON-able dict {"term", "voted_for"}."""
+    def test_old_dict_form_is_refused(self) -> None:
+        """Durable state is a RaftDurable (or None); the election-era dict is a TypeError, not a guess."""
+        with pytest.raises(TypeError, match="RaftDurable"):
+            RaftNode("n1", ids(3), parse_config({}), random.Random(0), {"term": 3})  # type: ignore[arg-type]
+
+    def test_persist_is_a_raft_persist_of_the_hard_state(self) -> None:
+        """Output.persist is a RaftPersist; a campaign changes only the hard state (term, vote)."""
         out = fire(make(**PAPER))
-        assert json.loads(json.dumps(out.persist)) == out.persist == {"term": 1, "voted_for": "n1"}
+        assert out.persist == RaftPersist(hard_state=HardState(term=1, voted_for="n1", commit=0))
 
 
 # --------------------------------------------------------------------------- thesis extensions
@@ -494,7 +550,7 @@ class TestRestart:
 class TestPreVote:
     def test_timeout_starts_a_pre_vote_without_touching_term_or_vote(self) -> None:
         """Thesis §9.6: a would-be candidate first asks whether it could win, without bumping its term."""
-        node = make(durable={"term": 2, "voted_for": None}, check_quorum=False)
+        node = make(durable=saved(2, None), check_quorum=False)
         out = fire(node)
         assert (node.role, node.term, node.voted_for) == ("pre_candidate", 2, None)
         assert out.persist is None
@@ -508,13 +564,13 @@ class TestPreVote:
         node.step("n2", RequestVoteReply(term=1, granted=True, pre_vote=True), 0.31)
         out = node.step("n3", RequestVoteReply(term=1, granted=True, pre_vote=True), 0.31)
         assert (node.role, node.term, node.voted_for) == ("candidate", 1, "n1")
-        assert out.persist == {"term": 1, "voted_for": "n1"}
+        assert out.persist == hard(1, "n1")
         assert [m for _, m in sent(out, RequestVote)] == [vote_request(1, "n1")] * 4
 
     def test_granting_a_pre_vote_changes_nothing(self) -> None:
         """Thesis §9.6: a pre-vote is granted without changing the voter's term or vote; the reply
         carries the term asked about."""
-        node = make(durable={"term": 2, "voted_for": "n4"})
+        node = make(durable=saved(2, "n4"))
         out = node.step("n2", vote_request(3, pre_vote=True), 0.1)
         assert out.messages == [("n2", RequestVoteReply(term=3, granted=True, pre_vote=True))]
         assert (node.term, node.voted_for) == (2, "n4")
@@ -533,7 +589,7 @@ class TestPreVote:
 
     def test_cut_off_node_does_not_inflate_its_term(self) -> None:
         """Thesis §9.6: a node that cannot reach a majority keeps retrying pre-votes at the same term."""
-        node = make(durable={"term": 4, "voted_for": None})
+        node = make(durable=saved(4, None))
         for _ in range(20):
             fire(node)
         assert (node.role, node.term) == ("pre_candidate", 4)
@@ -552,17 +608,17 @@ class TestPreVote:
         fire(node)
         out = node.step("n2", RequestVoteReply(term=6, granted=False, pre_vote=True), 0.31)
         assert (node.role, node.term) == ("follower", 6)
-        assert out.persist == {"term": 6, "voted_for": None}
+        assert out.persist == hard(6, None)
 
     def test_stale_pre_vote_is_refused_with_our_term(self) -> None:
         """A pre-vote for a term below ours is refused with our term, so the asker catches up."""
-        node = make(durable={"term": 5, "voted_for": None})
+        node = make(durable=saved(5, None))
         out = node.step("n2", vote_request(3, pre_vote=True), 0.1)
         assert out.messages == [("n2", RequestVoteReply(term=5, granted=False, pre_vote=True))]
 
     def test_grants_from_an_earlier_round_do_not_count(self) -> None:
         """Only grants for term+1 count towards this pre-vote; an old round's grants are ignored."""
-        node = make(durable={"term": 2, "voted_for": None}, check_quorum=False)
+        node = make(durable=saved(2, None), check_quorum=False)
         fire(node)
         for peer in ("n2", "n3", "n4"):
             node.step(peer, RequestVoteReply(term=2, granted=True, pre_vote=True), 0.31)
@@ -570,7 +626,7 @@ class TestPreVote:
 
     def test_real_vote_replies_are_ignored_by_a_pre_candidate(self) -> None:
         """A pre-candidate counts only pre-vote replies."""
-        node = make(durable={"term": 2, "voted_for": None}, check_quorum=False)
+        node = make(durable=saved(2, None), check_quorum=False)
         fire(node)
         for peer in ("n2", "n3", "n4"):
             node.step(peer, RequestVoteReply(term=2, granted=True), 0.31)
@@ -578,7 +634,7 @@ class TestPreVote:
 
     def test_pre_candidate_follows_a_leader_of_its_term(self) -> None:
         """A heartbeat at the pre-candidate's own term ends the pre-vote: it follows that leader."""
-        node = make(durable={"term": 2, "voted_for": None})
+        node = make(durable=saved(2, None))
         fire(node)
         node.step("n3", heartbeat(2, "n3"), 0.31)
         assert (node.role, node.leader) == ("follower", "n3")
@@ -721,6 +777,6 @@ class TestIgnoredInput:
 
     def test_stale_replies_are_dropped_silently(self) -> None:
         """§5.1: stale replies and stale TimeoutNow get no answer."""
-        node = make(durable={"term": 4, "voted_for": None})
+        node = make(durable=saved(4, None))
         for m in (RequestVoteReply(term=2, granted=True), AppendEntriesReply(term=3, success=True), TimeoutNow(term=1)):
             assert node.step("n2", m, 0.1) == Output()

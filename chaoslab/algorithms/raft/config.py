@@ -25,6 +25,18 @@ class RaftConfig:
     # majority within an election timeout, and a server that hears from a
     # leader ignores vote requests for that long (the "leader lease").
     check_quorum: bool = True
+    # Replication: one AppendEntries carries at most this many entries / bytes
+    # of entry data (a single larger entry still goes alone).
+    max_batch_entries: int = 512
+    max_batch_bytes: int = 1024 * 1024
+    # A follower in step may have this many AppendEntries unacknowledged (pipelining).
+    max_inflight: int = 8
+    # Snapshot the state machine and compact the log every this many applied entries.
+    snapshot_threshold: int = 2000
+    # InstallSnapshot sends the snapshot in pieces of this many bytes.
+    snapshot_chunk_bytes: int = 256 * 1024
+    # Client sessions the state machine remembers (least recently applied forgotten first).
+    max_sessions: int = 10_000
 
     @property
     def election_timeout_min(self) -> float:
@@ -72,12 +84,24 @@ def _flag(key: str, value: Any) -> bool:
     return value
 
 
-# key -> parser; issue 3's keys (max_batch..., snapshot_threshold) slot in here.
+def _count(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"raft.{key} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+# key -> parser
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "election_timeout_ms": _election_timeout,
     "heartbeat_ms": _heartbeat,
     "pre_vote": _flag,
     "check_quorum": _flag,
+    "max_batch_entries": _count,
+    "max_batch_bytes": _count,
+    "max_inflight": _count,
+    "snapshot_threshold": _count,
+    "snapshot_chunk_bytes": _count,
+    "max_sessions": _count,
 }
 
 

@@ -1,36 +1,55 @@
-"""The Raft core: leader election (Raft paper §5.2, thesis §6.2 and §9.6).
+"""The Raft core: elections, the replicated log, and a key-value state machine.
 
-A sans-I/O state machine in the shape of etcd/raft: the driver feeds it
-``start``/``tick``/``step`` with the current time and acts on the returned
-:class:`~chaoslab.algorithms.base.Output` (persist, then send, then record
-events). Term rules are applied once, up front, in :meth:`RaftNode.step`; what
-is left goes to one step function per role, so each role's rules read
-together like the paper.
+A sans-I/O state machine in the shape of etcd/raft. The driver feeds it
+``start``/``tick``/``step``/``request`` with the current time and acts on the
+returned :class:`~chaoslab.algorithms.base.Output`: persist (a
+:class:`~chaoslab.algorithms.raft.durable.RaftPersist`), then send messages
+and client replies, then record events. Term rules are applied once, up
+front, in :meth:`RaftNode.step`; what is left goes to one step function per
+role, so each role's rules read together like the paper.
 
-The replicated log arrives with issue 3. Until then the log is empty: the
-code paths that carry ``last_log_index``/``last_log_term`` are in place and
-see ``0``.
+- Elections: Raft §5.2 with pre-vote (thesis §9.6) and check-quorum (§6.2).
+- Replication: Raft §5.3 with etcd's per-follower flow control
+  (:mod:`.progress`): probe one AppendEntries at a time, then pipeline up to
+  ``max_inflight``; fast backtracking with conflict hints (thesis §5.3).
+  Proposals only append to the leader's log; the AppendEntries go out at the
+  next tick, which :meth:`RaftNode.next_deadline` asks for *now*, so a burst
+  of commands shares one message per follower.
+- Commit: only by counting replicas of a current-term entry (§5.4.2,
+  Figure 8); a new leader appends a no-op to get there.
+- Reads use ReadIndex (thesis §6.4, :mod:`.readindex`): no log write, one
+  heartbeat round to confirm leadership, then wait for apply.
+- State machine: :mod:`.kv` (map + client sessions), snapshotted every
+  ``snapshot_threshold`` applied entries; followers that fall behind the
+  snapshot get it by InstallSnapshot, in chunks.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.base import Output
+from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
 from chaoslab.algorithms.raft.config import RaftConfig
+from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist, Snapshot
+from chaoslab.algorithms.raft.kv import WRITES, KVStore, decode_command, describe, encode_command
+from chaoslab.algorithms.raft.log import RaftLog
 from chaoslab.algorithms.raft.messages import (
     MESSAGE_TYPES,
     AppendEntries,
     AppendEntriesReply,
+    Entry,
+    EntryKind,
     InstallSnapshot,
     InstallSnapshotReply,
     RequestVote,
     RequestVoteReply,
     TimeoutNow,
 )
+from chaoslab.algorithms.raft.progress import PROBE, REPLICATE, SNAPSHOT, Progress
+from chaoslab.algorithms.raft.readindex import PendingRead, ReadIndex
 
 if TYPE_CHECKING:  # the driver injects a seeded rng; the core never builds one
     import random
@@ -42,6 +61,19 @@ LEADER = "leader"
 ROLES = (FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER)
 
 _NEVER = math.inf
+_LEADERSHIP_LOST = "leadership lost; outcome unknown"
+_KIND_SUMMARY = {
+    EntryKind.NORMAL: "ENTRY_KIND_SUMMARY_NORMAL",
+    EntryKind.NOOP: "ENTRY_KIND_SUMMARY_NOOP",
+    EntryKind.CONFIG: "ENTRY_KIND_SUMMARY_CONFIG",
+}
+# A replicating follower that has not acknowledged anything for this many
+# heartbeat rounds while entries are out is presumed to have lost some: probe it.
+_STALL_ROUNDS = 2
+
+# What the simulator's invariants see of each applied entry: (index, term, kind, data);
+# kind None marks a snapshot installed at index (entries up to it arrived as state).
+AppliedRecord = tuple[int, int, EntryKind | None, bytes]
 
 
 def is_up_to_date(last_index: int, last_term: int, cand_index: int, cand_term: int) -> bool:
@@ -55,18 +87,37 @@ def is_up_to_date(last_index: int, last_term: int, cand_index: int, cand_term: i
     return cand_index >= last_index
 
 
-@dataclass(slots=True)
-class Progress:
-    """What a leader knows of one follower (issue 3 adds replication state)."""
+class _SnapshotReceiver:
+    """A follower's InstallSnapshot chunks for one snapshot, in any order, until complete."""
 
-    match_index: int = 0
-    next_index: int = 1
-    recent_active: bool = False
-    state: str = "probe"
+    __slots__ = ("chunks", "index", "term", "total")
+
+    def __init__(self, index: int, term: int) -> None:
+        self.index, self.term = index, term
+        self.chunks: dict[int, bytes] = {}  # offset -> data
+        self.total: int | None = None  # known once the ``done`` chunk arrives
+
+    def add(self, offset: int, data: bytes, done: bool) -> bytes | None:
+        """Keep a chunk; the whole snapshot once every byte is here, else ``None``."""
+        self.chunks[offset] = data
+        if done:
+            self.total = offset + len(data)
+        if self.total is None:
+            return None
+        parts, at = [], 0
+        while at < self.total:
+            part = self.chunks.get(at)
+            if part is None or not part:
+                return None
+            parts.append(part)
+            at += len(part)
+        if at != self.total:
+            return None  # chunks that do not fit together: wait for a clean resend
+        return b"".join(parts)
 
 
 class RaftNode:
-    """One Raft server's election logic. See :mod:`chaoslab.algorithms.base` for the contract."""
+    """One Raft server. See :mod:`chaoslab.algorithms.base` for the driver contract."""
 
     def __init__(
         self,
@@ -74,12 +125,14 @@ class RaftNode:
         nodes: list[str],
         config: RaftConfig,
         rng: random.Random,
-        durable: dict[str, Any] | None = None,
+        durable: RaftDurable | None = None,
     ) -> None:
         if len(set(nodes)) != len(nodes):
             raise ValueError(f"duplicate node ids in {nodes!r}")
         if node_id not in nodes:
             raise ValueError(f"{node_id!r} is not one of the nodes {nodes!r}")
+        if durable is not None and not isinstance(durable, RaftDurable):
+            raise TypeError(f"durable state must be a RaftDurable or None, got {type(durable).__name__}")
         self.node_id = node_id
         self.nodes = list(nodes)
         self.peers = [n for n in self.nodes if n != node_id]
@@ -87,57 +140,82 @@ class RaftNode:
         self.quorum = len(self.nodes) // 2 + 1
         self._rng = rng
 
-        # Durable state (Raft Figure 2: currentTerm, votedFor), restored on restart.
-        durable = durable or {}
-        self.term: int = int(durable.get("term", 0))
-        self.voted_for: str | None = durable.get("voted_for") or None
+        # Durable state (Raft Figure 2), restored from what the driver persisted.
+        d = durable if durable is not None else RaftDurable()
+        self.term: int = d.hard_state.term
+        self.voted_for: str | None = d.hard_state.voted_for or None
+        self.snapshot: Snapshot | None = d.snapshot  # the latest, for followers that need it
+        if d.snapshot is not None:
+            self.kv = KVStore.decode(d.snapshot.data, config.max_sessions)
+            self.log = RaftLog(d.snapshot.index, d.snapshot.term, d.entries)
+        else:
+            self.kv = KVStore(config.max_sessions)
+            self.log = RaftLog(0, 0, d.entries)
+        # The persisted commit index is a hint (it may lag: it is written lazily),
+        # but everything up to it was committed, so it is safe to apply at start.
+        self.commit_index = min(max(d.hard_state.commit, self.log.snapshot_index), self.log.last_index)
+        self.applied_index = self.log.snapshot_index
+        self._persisted = (self.term, self.voted_for, d.hard_state.commit)  # hard state on disk
 
         # Volatile state.
         self.role: str = FOLLOWER
         self.leader: str | None = None
-        self.commit_index = 0
-        self.applied_index = 0
         self.votes: dict[str, bool] = {}  # pre-candidate/candidate: peer -> granted
         self.progress: dict[str, Progress] = {}  # leader only
         self.election_timeout = 0.0  # the randomized timeout last drawn, seconds
+        self.reads = ReadIndex()
+        self.applied_trace: list[AppliedRecord] | None = None  # set by a simulator to watch applies
         self._started = False
+        self._now = 0.0  # time of the latest input
         self._last_heard: float | None = None  # when we last heard from a current leader
         self._election_deadline = _NEVER
         self._heartbeat_deadline = _NEVER
         self._quorum_deadline = _NEVER
         self._step_role: Callable[[str, Any, float, Output], None] = self._step_follower
+        self._term_start = 0  # leader: index of its no-op, the first entry of its term
+        self._pending_writes: dict[int, int] = {}  # leader: log index -> client request id
+        self._dirty = False  # leader: something may be sendable; tick now
+        self._receiving: _SnapshotReceiver | None = None  # follower: InstallSnapshot chunks so far
+        # This input's durable changes, handed out as one RaftPersist by _finish.
+        self._unstable_entries: list[Entry] = []
+        self._unstable_snapshot: Snapshot | None = None
 
     def __repr__(self) -> str:
-        return f"RaftNode({self.node_id!r}, role={self.role}, term={self.term}, leader={self.leader!r})"
+        return (
+            f"RaftNode({self.node_id!r}, role={self.role}, term={self.term}, leader={self.leader!r}, "
+            f"commit={self.commit_index}, last={self.log.last_index})"
+        )
 
     # ------------------------------------------------------------------ contract
 
     def start(self, now: float) -> Output:
         """Begin as a follower (Raft §5.2: "When servers start up, they begin as followers")."""
         out = Output()
+        self._now = now
         self._started = True
         self._reset_election_timer(now)
-        return out
+        self._apply(out)  # what was committed before the restart
+        return self._finish(out)
 
     def tick(self, now: float) -> Output:
-        before = (self.term, self.voted_for)
         out = Output()
         if not self._started:
             return out
+        self._now = max(self._now, now)
         if self.role == LEADER:
             if now >= self._quorum_deadline:
                 self._check_quorum(now, out)
-            if self.role == LEADER and now >= self._heartbeat_deadline:
-                self._broadcast_heartbeat(now, out)
+            if self.role == LEADER:
+                self._leader_tick(now, out)
         elif now >= self._election_deadline:
             self._hup(now, out)
-        return self._finish(out, before)
+        return self._finish(out)
 
     def step(self, src: str, message: Any, now: float) -> Output:
-        before = (self.term, self.voted_for)
         out = Output()
         if not self._started or src == self.node_id or src not in self.nodes or not isinstance(message, MESSAGE_TYPES):
             return out
+        self._now = max(self._now, now)
         term = message.term
 
         if term > self.term:
@@ -171,23 +249,54 @@ class RaftNode:
             elif isinstance(message, RequestVote):
                 out.send(src, RequestVoteReply(term=self.term, granted=False, pre_vote=message.pre_vote))
             # stale replies and TimeoutNow are dropped
-            return self._finish(out, before)
+            return self._finish(out)
 
         if isinstance(message, RequestVote):
             self._handle_vote_request(src, message, now, out)
         else:
             self._step_role(src, message, now, out)
-        return self._finish(out, before)
+        return self._finish(out)
+
+    def request(self, request_id: int, command: KVCommand, now: float) -> Output:
+        """A client command. Its :class:`KVResult` comes back in ``Output.replies`` under
+        ``request_id``: at once (not leader, bad request, single-node cluster) or from a
+        later input (once committed and applied, or once a read is confirmed)."""
+        out = Output()
+        self._now = max(self._now, now)
+        if not self._started or self.role != LEADER:
+            # Definitely not applied: the client may retry elsewhere.
+            out.reply(request_id, KVResult(KVCode.NOT_LEADER, leader_hint=self.leader or "", error="not the leader"))
+            return out
+        try:
+            op = KVOp(command.op)
+        except ValueError:
+            out.reply(request_id, KVResult(KVCode.BAD_REQUEST, error=f"unknown operation {command.op!r}"))
+            return out
+        if op == KVOp.GET:
+            # Thesis §6.4: the read index is our commit index, but never below our own
+            # term's first entry, so every write committed by earlier leaders is included.
+            read_index = max(self.commit_index, self._term_start)
+            self.reads.add(PendingRead(request_id, command.key, read_index), self.quorum)
+            self._serve_reads(out)
+        elif op in WRITES:
+            entry = Entry(self.log.last_index + 1, self.term, EntryKind.NORMAL, encode_command(command))
+            self._append(entry)
+            self._pending_writes[entry.index] = request_id
+            self._maybe_commit(out)  # a single-node cluster commits at once
+        return self._finish(out)
 
     def next_deadline(self) -> float:
         if not self._started:
             return _NEVER
         if self.role == LEADER:
+            if self._dirty or self.reads.needs_broadcast():
+                return self._now  # send right after the current burst of inputs
             return min(self._heartbeat_deadline, self._quorum_deadline)
         return self._election_deadline
 
-    def status(self, now: float) -> dict[str, Any]:
-        """A dict ``google.protobuf.json_format.ParseDict`` turns into ``chaoslab.v1.NodeStatus``."""
+    def status(self, now: float, log_tail: int = 0) -> dict[str, Any]:
+        """A dict ``google.protobuf.json_format.ParseDict`` turns into ``chaoslab.v1.NodeStatus``;
+        ``log_tail`` asks for that many of the last log entries, summarized."""
         if self.role == LEADER:
             last_heard = 0.0
         elif self._last_heard is None:
@@ -195,6 +304,7 @@ class RaftNode:
         else:
             last_heard = max(0.0, now - self._last_heard)
         votes = sum(self.votes.values()) if self.role in (PRE_CANDIDATE, CANDIDATE) else 0
+        tail = self.log.entries[-log_tail:] if log_tail > 0 else []
         return {
             "id": self.node_id,
             "algorithm": "raft",
@@ -206,10 +316,13 @@ class RaftNode:
                 "voted_for": self.voted_for or "",
                 "commit_index": self.commit_index,
                 "applied_index": self.applied_index,
-                "last_index": self._last_index(),
-                "snapshot_index": 0,
-                "snapshot_term": 0,
-                "log_tail": [],
+                "last_index": self.log.last_index,
+                "snapshot_index": self.log.snapshot_index,
+                "snapshot_term": self.log.snapshot_term,
+                "log_tail": [
+                    {"index": e.index, "term": e.term, "kind": _KIND_SUMMARY[EntryKind(e.kind)], "text": _summary(e)}
+                    for e in tail
+                ],
                 "progress": [
                     {
                         "peer": peer,
@@ -224,19 +337,17 @@ class RaftNode:
             },
         }
 
-    def durable_state(self) -> dict[str, Any]:
-        """What must survive a crash (Raft Figure 2), as a JSON-able dict."""
-        return {"term": self.term, "voted_for": self.voted_for}
-
     # ------------------------------------------------------------------ role steps
 
     def _step_follower(self, src: str, m: Any, now: float, out: Output) -> None:
         if isinstance(m, AppendEntries):
             self._handle_append(src, m, now, out)
+        elif isinstance(m, InstallSnapshot):
+            self._handle_snapshot(src, m, now, out)
         elif isinstance(m, TimeoutNow):
             # Thesis §3.10: the leader asks us to start an election at once.
             self._hup(now, out, transfer=True)
-        # InstallSnapshot arrives with issue 3; replies to requests we never sent are dropped.
+        # replies to requests we never sent (or sent in another role) are dropped
 
     def _step_candidate(self, src: str, m: Any, now: float, out: Output) -> None:
         """Pre-candidates and candidates; which one is told by ``self.role``."""
@@ -257,19 +368,16 @@ class RaftNode:
 
     def _step_leader(self, src: str, m: Any, now: float, out: Output) -> None:
         if isinstance(m, AppendEntriesReply):
-            p = self.progress[src]
-            p.recent_active = True
-            if m.success:
-                p.match_index = max(p.match_index, m.match_index)
-                p.next_index = max(p.next_index, p.match_index + 1)
+            self._handle_append_reply(src, m, out)
         elif isinstance(m, InstallSnapshotReply):
-            self.progress[src].recent_active = True
+            self._handle_snapshot_reply(src, m, out)
         # AppendEntries at our own term cannot come from another leader (election
         # safety); vote replies after winning are moot.
 
     # ------------------------------------------------------------------ transitions
 
     def _become_follower(self, term: int, leader: str | None, now: float, out: Output) -> None:
+        was_leader = self.role == LEADER
         if term > self.term:
             self.term = term
             self.voted_for = None
@@ -278,10 +386,13 @@ class RaftNode:
         self.votes = {}
         self.progress = {}
         self._heartbeat_deadline = self._quorum_deadline = _NEVER
+        self._dirty = False
         self.leader = None
         if leader is not None:
             self._learn_leader(leader, now, out)
         self._reset_election_timer(now)
+        if was_leader:
+            self._abandon_requests(out)
 
     def _become_pre_candidate(self, now: float, out: Output) -> None:
         # Thesis §9.6: the term is not bumped, nor the vote cast, until a majority
@@ -313,12 +424,27 @@ class RaftNode:
         self._set_role(LEADER, self._step_leader, out)
         self.leader = self.node_id
         self.votes = {}
-        self.progress = {p: Progress(next_index=self._last_index() + 1) for p in self.peers}
         self._election_deadline = _NEVER
         self._quorum_deadline = now + self.config.election_timeout_min if self.config.check_quorum else _NEVER
+        self.reads.drain()  # nothing is pending; this forgets the previous term's echoes
+        # Start by offering each follower our last entry (etcd's probe): a rejection
+        # walks next_index back to where its log agrees with ours.
+        next_index = self.log.last_index + 1
+        self.progress = {p: Progress(next_index, self.config.max_inflight) for p in self.peers}
+        # Raft §5.4.2 / thesis §6.4: a leader commits nothing of earlier terms by
+        # counting replicas, and serves no read until an entry of its own term is
+        # committed, so it appends a no-op at once.
+        noop = Entry(next_index, self.term, EntryKind.NOOP)
+        self._append(noop)
+        self._term_start = noop.index
+        self._maybe_commit(out)
         # Raft §5.2: "Once a candidate wins an election, it becomes leader. It then sends
         # heartbeat messages to all of the other servers to establish its authority."
-        self._broadcast_heartbeat(now, out)
+        # Here the no-op's AppendEntries is that heartbeat.
+        self._heartbeat_deadline = now + self.config.heartbeat_interval
+        for peer in self.peers:
+            self._send_appends(peer, now, out)
+        self._dirty = False
 
     def _set_role(self, role: str, step: Callable[[str, Any, float, Output], None], out: Output) -> None:
         self._step_role = step
@@ -339,8 +465,8 @@ class RaftNode:
         return RequestVote(
             term=term,
             candidate=self.node_id,
-            last_log_index=self._last_index(),
-            last_log_term=self._last_term(),
+            last_log_index=self.log.last_index,
+            last_log_term=self.log.last_term,
             pre_vote=pre_vote,
             transfer=transfer,
         )
@@ -371,7 +497,8 @@ class RaftNode:
             if not m.transfer and self._in_lease(now):
                 # Thesis §9.6: refuse while we still hear from a leader.
                 can_vote = False
-        if can_vote and is_up_to_date(self._last_index(), self._last_term(), m.last_log_index, m.last_log_term):
+        # Raft §5.4.1: only for a candidate whose log is at least as up to date as ours.
+        if can_vote and is_up_to_date(self.log.last_index, self.log.last_term, m.last_log_index, m.last_log_term):
             if not m.pre_vote and self.voted_for != m.candidate:
                 # The vote reaches Output.persist, which the driver writes before it
                 # sends the reply (Raft Figure 2: persist before responding).
@@ -394,21 +521,116 @@ class RaftNode:
             and now - self._last_heard < self.config.election_timeout_min
         )
 
-    # ------------------------------------------------------------------ leader
+    # ------------------------------------------------------------------ leader: sending
 
-    def _broadcast_heartbeat(self, now: float, out: Output) -> None:
+    def _leader_tick(self, now: float, out: Output) -> None:
+        heartbeat = now >= self._heartbeat_deadline
+        if heartbeat:
+            self._heartbeat_deadline = now + self.config.heartbeat_interval
+            self._watch_followers(now)
+        read_round = self.reads.needs_broadcast()
         for peer in self.peers:
+            p = self.progress[peer]
+            if self._send_appends(peer, now, out):
+                continue
+            # Nothing new to send: a heartbeat keeps the follower's timer quiet, carries a
+            # ReadIndex round, or tells it a commit index it has not heard yet.
+            if heartbeat or read_round or min(self.commit_index, p.match_index) > p.sent_commit:
+                out.send(peer, self._heartbeat(p))
+        if read_round:
+            self.reads.mark_sent()
+        self._dirty = False
+
+    def _watch_followers(self, now: float) -> None:
+        """Once per heartbeat round: recover replication that lost messages."""
+        retry = 2 * self.config.election_timeout_max
+        for p in self.progress.values():
+            if p.state == REPLICATE and p.match_index < p.next_index - 1:
+                # Entries are out but nothing came back for whole rounds: some were lost
+                # (or their answers were). Probe from what we know the follower holds.
+                p.stalled_rounds += 1
+                if p.stalled_rounds >= _STALL_ROUNDS:
+                    p.become_probe()
+            elif p.state == SNAPSHOT and now - p.snapshot_sent_at >= retry:
+                # No answer to the snapshot: some chunk was lost. Send it again.
+                p.pending_snapshot = 0
+                p.become_probe()
+
+    def _send_appends(self, peer: str, now: float, out: Output) -> bool:
+        """Send ``peer`` what it lacks, as far as its flow control allows; did anything go?"""
+        p = self.progress[peer]
+        log = self.log
+        sent = False
+        while not p.is_paused():
+            prev = p.next_index - 1
+            prev_term = log.term_at(prev)
+            if prev_term is None:
+                if prev < log.snapshot_index:
+                    self._send_snapshot(peer, p, now, out)
+                    return True
+                break
+            if p.next_index > log.last_index:
+                break
+            entries = log.slice(p.next_index, self.config.max_batch_entries, self.config.max_batch_bytes)
             out.send(
                 peer,
                 AppendEntries(
                     term=self.term,
                     leader=self.node_id,
-                    prev_log_index=self._last_index(),
-                    prev_log_term=self._last_term(),
+                    prev_log_index=prev,
+                    prev_log_term=prev_term,
+                    entries=entries,
                     leader_commit=self.commit_index,
+                    read_ctx=self.reads.ctx,
                 ),
             )
-        self._heartbeat_deadline = now + self.config.heartbeat_interval
+            last = entries[-1].index
+            p.sent_commit = max(p.sent_commit, min(self.commit_index, last))
+            p.sent_entries(last)
+            sent = True
+        return sent
+
+    def _heartbeat(self, p: Progress) -> AppendEntries:
+        """An empty AppendEntries anchored where the follower is known to match us.
+
+        Anchored at ``match_index`` it cannot be rejected, so it never disturbs
+        flow control; when that index is compacted away, at 0 (the follower then
+        answers with its commit index, which is known to match us too).
+        """
+        prev = p.match_index
+        prev_term = self.log.term_at(prev)
+        if prev_term is None:
+            prev, prev_term = 0, 0
+        p.sent_commit = max(p.sent_commit, min(self.commit_index, prev))
+        return AppendEntries(
+            term=self.term,
+            leader=self.node_id,
+            prev_log_index=prev,
+            prev_log_term=prev_term,
+            leader_commit=self.commit_index,
+            read_ctx=self.reads.ctx,
+        )
+
+    def _send_snapshot(self, peer: str, p: Progress, now: float, out: Output) -> None:
+        snap = self.snapshot
+        assert snap is not None and snap.index == self.log.snapshot_index
+        p.become_snapshot(snap.index, now)
+        size = self.config.snapshot_chunk_bytes
+        data = snap.data
+        for offset in range(0, max(len(data), 1), size):
+            chunk = data[offset : offset + size]
+            out.send(
+                peer,
+                InstallSnapshot(
+                    term=self.term,
+                    leader=self.node_id,
+                    last_index=snap.index,
+                    last_term=snap.term,
+                    offset=offset,
+                    data=chunk,
+                    done=offset + size >= len(data),
+                ),
+            )
 
     def _check_quorum(self, now: float, out: Output) -> None:
         """Thesis §6.2: step down if a majority has not answered within an election timeout."""
@@ -421,25 +643,250 @@ class RaftNode:
         else:
             self._quorum_deadline = now + self.config.election_timeout_min
 
+    # ------------------------------------------------------------------ leader: answers
+
+    def _handle_append_reply(self, src: str, m: AppendEntriesReply, out: Output) -> None:
+        p = self.progress[src]
+        p.recent_active = True
+        if m.read_ctx:
+            self.reads.ack(src, m.read_ctx, self.quorum)
+        if not m.success:
+            # A rejection echoes the prev_log_index it refused in match_index.
+            if p.maybe_decrease(m.match_index, self._next_from_hint(m)):
+                self._dirty = True
+        else:
+            was_paused = p.is_paused()
+            if p.maybe_update(m.match_index):
+                if p.state == PROBE:
+                    p.become_replicate()
+                elif p.state == SNAPSHOT and p.match_index >= self.log.snapshot_index:
+                    # Caught up by other means: what it needs next is in our log.
+                    p.become_probe()
+                    p.become_replicate()
+                self._maybe_commit(out)
+                self._dirty = True
+            elif p.state == PROBE and p.paused:
+                # Any answer (a heartbeat's too) ends the wait: send the next probe.
+                p.paused = False
+                self._dirty = True
+            elif was_paused and not p.is_paused():
+                self._dirty = True
+        self._serve_reads(out)
+
+    def _next_from_hint(self, m: AppendEntriesReply) -> int:
+        """Where to probe next after a rejection (thesis §5.3, as etcd's findConflictByTerm).
+
+        ``conflict_term == 0``: the follower's log is too short; it ends before
+        ``conflict_index``. Otherwise its entries from ``conflict_index`` to the
+        rejected index have ``conflict_term``: if we hold entries of that term,
+        the logs agree up to our last one; if not, none of its entries of that
+        term (nor, possibly, before) can match.
+        """
+        if m.conflict_term == 0:
+            return max(1, m.conflict_index)
+        index, term = self.log.find_conflict_by_term(m.match_index, m.conflict_term)
+        if term == m.conflict_term:
+            return index + 1
+        return max(1, min(m.conflict_index, index + 1))
+
+    def _handle_snapshot_reply(self, src: str, m: InstallSnapshotReply, out: Output) -> None:
+        p = self.progress[src]
+        p.recent_active = True
+        if not m.success:
+            if p.state == SNAPSHOT:
+                p.pending_snapshot = 0
+                p.become_probe()
+                self._dirty = True
+            return
+        p.maybe_update(m.last_index)
+        if p.state == SNAPSHOT and p.match_index >= p.pending_snapshot:
+            p.become_probe()
+            if p.match_index >= self.log.snapshot_index:
+                p.become_replicate()
+        self._maybe_commit(out)
+        self._dirty = True
+
+    def _maybe_commit(self, out: Output) -> None:
+        """Raft §5.3/§5.4.2: commit the highest index a majority holds, if it is of our term.
+
+        Figure 8: an entry of an earlier term is never committed by counting
+        replicas; it becomes committed when a later entry of ours does.
+        """
+        matches = sorted([self.log.last_index, *(p.match_index for p in self.progress.values())], reverse=True)
+        n = matches[self.quorum - 1]
+        if n > self.commit_index and self.log.term_at(n) == self.term:
+            self.commit_index = n
+            self._dirty = True  # followers should hear the new commit index
+            self._apply(out)
+
+    def _serve_reads(self, out: Output) -> None:
+        if self.role != LEADER:
+            return
+        for read in self.reads.pop_ready(self.applied_index):
+            result = self.kv.get(read.key)
+            result.index = read.read_index
+            out.reply(read.request_id, result)
+
+    def _abandon_requests(self, out: Output) -> None:
+        """Leadership is over: tell every waiting client, so none waits forever."""
+        hint = self.leader or ""
+        for request_id in self._pending_writes.values():
+            # The entry may still commit under a later leader, or be overwritten.
+            out.reply(request_id, KVResult(KVCode.UNAVAILABLE, leader_hint=hint, error=_LEADERSHIP_LOST))
+        self._pending_writes = {}
+        for read in self.reads.drain():
+            # A read has no effect: it is safe to retry anywhere.
+            out.reply(read.request_id, KVResult(KVCode.NOT_LEADER, leader_hint=hint, error="leadership lost"))
+
     # ------------------------------------------------------------------ follower
 
     def _handle_append(self, src: str, m: AppendEntries, now: float, out: Output) -> None:
         # Raft §5.2: a valid AppendEntries from the current leader resets the timer.
-        self._last_heard = now
-        if self.leader != m.leader:
-            self._learn_leader(m.leader, now, out)
-        self._reset_election_timer(now)
-        # Raft §5.3 consistency check; with issue 3's log this compares terms too.
-        if m.prev_log_index > self._last_index():
-            out.send(src, AppendEntriesReply(term=self.term, success=False, conflict_index=self._last_index() + 1))
+        self._heard_from_leader(m.leader, now, out)
+        prev, prev_term, entries = m.prev_log_index, m.prev_log_term, m.entries
+        if prev < self.commit_index:
+            # Our committed prefix is in every later leader's log (Leader Completeness),
+            # so it matches: skip what it covers (it may be compacted away here).
+            entries = entries[self.commit_index - prev :]
+            prev = self.commit_index
+            prev_term = self.log.term_at(prev)
+        if self.log.term_at(prev) != prev_term:
+            # Raft §5.3: "If a follower's log does not contain an entry at prevLogIndex
+            # whose term matches prevLogTerm", refuse, with hints to skip a whole term.
+            if prev > self.log.last_index:
+                conflict_index, conflict_term = self.log.last_index + 1, 0
+            else:
+                conflict_term = self.log.term_at(prev) or 0
+                conflict_index = self.log.first_index_of_term(prev, self.commit_index + 1)
+            out.send(
+                src,
+                AppendEntriesReply(
+                    term=self.term,
+                    success=False,
+                    match_index=m.prev_log_index,  # which AppendEntries this answers
+                    conflict_index=conflict_index,
+                    conflict_term=conflict_term,
+                    read_ctx=m.read_ctx,
+                ),
+            )
             return
-        reply = AppendEntriesReply(term=self.term, success=True, match_index=m.prev_log_index, read_ctx=m.read_ctx)
-        out.send(src, reply)
+        # Raft §5.3: "If an existing entry conflicts with a new one (same index but
+        # different terms), delete the existing entry and all that follow it";
+        # "Append any new entries not already in the log".
+        conflict = self.log.find_conflict(entries)
+        if conflict:
+            if conflict <= self.commit_index:
+                raise AssertionError(f"{self.node_id}: leader {src} overwrites committed entry {conflict}")
+            self._append(*entries[conflict - entries[0].index :])
+        last_new = prev + len(entries)
+        # Raft §5.3: "If leaderCommit > commitIndex, set commitIndex =
+        # min(leaderCommit, index of last new entry)".
+        if m.leader_commit > self.commit_index:
+            commit = min(m.leader_commit, last_new)
+            if commit > self.commit_index:
+                self.commit_index = commit
+                self._apply(out)
+        out.send(src, AppendEntriesReply(term=self.term, success=True, match_index=last_new, read_ctx=m.read_ctx))
+
+    def _handle_snapshot(self, src: str, m: InstallSnapshot, now: float, out: Output) -> None:
+        """Raft §7: assemble the chunks; once complete, replace our state with the snapshot."""
+        self._heard_from_leader(m.leader, now, out)
+        if m.last_index <= self.commit_index:
+            self._receiving = None
+            if m.done:  # we are past it: say how far, so the leader moves on
+                out.send(src, InstallSnapshotReply(term=self.term, last_index=self.commit_index, success=True))
+            return
+        rx = self._receiving
+        if rx is None or (rx.index, rx.term) != (m.last_index, m.last_term):
+            if rx is not None and rx.index > m.last_index:
+                return  # a late piece of an older snapshot than the one we are receiving
+            rx = self._receiving = _SnapshotReceiver(m.last_index, m.last_term)
+        data = rx.add(m.offset, m.data, m.done)
+        if data is None:
+            return
+        self._receiving = None
+        try:
+            kv = KVStore.decode(data, self.config.max_sessions)
+        except ValueError:
+            return  # garbled: the leader sends it again when it hears nothing
+        self._install(Snapshot(m.last_index, m.last_term, data), kv, out)
+        out.send(src, InstallSnapshotReply(term=self.term, last_index=m.last_index, success=True))
+
+    def _install(self, snap: Snapshot, kv: KVStore, out: Output) -> None:
+        if self.log.matches(snap.index, snap.term):
+            # We hold that entry already: the snapshot only tells us it is committed
+            # (Raft §7: "retain log entries following it").
+            self.commit_index = max(self.commit_index, snap.index)
+            self._apply(out)
+            return
+        # Raft §7: "discard the entire log ... reset state machine using snapshot contents".
+        self.log.restore(snap.index, snap.term)
+        self.kv = kv
+        self.snapshot = self._unstable_snapshot = snap
+        self.commit_index = self.applied_index = snap.index
+        if self.applied_trace is not None:
+            self.applied_trace.append((snap.index, snap.term, None, b""))
+        out.event("snapshot", index=snap.index, term=snap.term, how="installed")
+
+    def _heard_from_leader(self, leader: str, now: float, out: Output) -> None:
+        self._last_heard = now
+        if self.leader != leader:
+            self._learn_leader(leader, now, out)
+        self._reset_election_timer(now)
 
     def _learn_leader(self, leader: str, now: float, out: Output) -> None:
         self.leader = leader
         self._last_heard = now
         out.event("leader", leader=leader, term=self.term)
+
+    # ------------------------------------------------------------------ log and state machine
+
+    def _append(self, *entries: Entry) -> None:
+        """Append (truncating a conflicting suffix first) and stage for this step's persist."""
+        if not entries:
+            return
+        self.log.append(entries)
+        staged = self._unstable_entries
+        first = entries[0].index
+        if staged and first <= staged[-1].index:
+            staged = [e for e in staged if e.index < first]
+        staged.extend(entries)
+        self._unstable_entries = staged
+        if self.role == LEADER:
+            self._dirty = True
+
+    def _apply(self, out: Output) -> None:
+        """Apply committed entries in order, exactly once; answer their clients; maybe snapshot."""
+        while self.applied_index < self.commit_index:
+            index = self.applied_index + 1
+            entry = self.log.entry(index)
+            result: KVResult | None = None
+            if entry.kind == EntryKind.NORMAL:
+                try:
+                    command = decode_command(entry.data)
+                except ValueError as e:
+                    result = KVResult(KVCode.BAD_REQUEST, index=index, error=str(e))
+                else:
+                    result = self.kv.apply(index, command)
+            self.applied_index = index
+            if self.applied_trace is not None:
+                self.applied_trace.append((index, entry.term, EntryKind(entry.kind), entry.data))
+            request_id = self._pending_writes.pop(index, None)
+            if request_id is not None:
+                out.reply(request_id, result or KVResult(KVCode.OK, index=index))
+        self._serve_reads(out)
+        if self.applied_index - self.log.snapshot_index >= self.config.snapshot_threshold:
+            self._take_snapshot(out)
+
+    def _take_snapshot(self, out: Output) -> None:
+        """Raft §7: capture the state machine at the applied index and compact the log."""
+        index = self.applied_index
+        term = self.log.term_at(index)
+        assert term is not None
+        snap = Snapshot(index, term, self.kv.encode())
+        self.log.compact(index)
+        self.snapshot = self._unstable_snapshot = snap
+        out.event("snapshot", index=index, term=term, how="taken")
 
     # ------------------------------------------------------------------ helpers
 
@@ -449,13 +896,35 @@ class RaftNode:
         self.election_timeout = low + self._rng.random() * (high - low)
         self._election_deadline = now + self.election_timeout
 
-    def _last_index(self) -> int:
-        return 0  # the log arrives with issue 3
+    def _finish(self, out: Output) -> Output:
+        """Hand this input's durable changes to the driver as one RaftPersist.
 
-    def _last_term(self) -> int:
-        return 0
-
-    def _finish(self, out: Output, before: tuple[int, str | None]) -> Output:
-        if (self.term, self.voted_for) != before:
-            out.persist = self.durable_state()
+        Term and vote are persisted whenever they change (Figure 2). The commit
+        index only rides along with entries or a snapshot: it is a restart hint,
+        and a lagging value is safe (it never goes backwards).
+        """
+        snap = self._unstable_snapshot
+        entries = self._unstable_entries
+        if snap is not None:
+            entries = [e for e in entries if e.index > snap.index]  # covered by the snapshot
+        hard_state = None
+        term, vote, commit = self._persisted
+        if (self.term, self.voted_for) != (term, vote) or ((entries or snap) and self.commit_index != commit):
+            hard_state = HardState(self.term, self.voted_for, self.commit_index)
+            self._persisted = (self.term, self.voted_for, self.commit_index)
+        if hard_state is not None or entries or snap is not None:
+            out.persist = RaftPersist(hard_state=hard_state, entries=entries, snapshot=snap)
+        self._unstable_entries = []
+        self._unstable_snapshot = None
         return out
+
+
+def _summary(e: Entry) -> str:
+    if e.kind == EntryKind.NOOP:
+        return "noop"
+    if e.kind == EntryKind.CONFIG:
+        return "config"
+    try:
+        return describe(decode_command(e.data))
+    except ValueError:
+        return f"? {len(e.data)} bytes"

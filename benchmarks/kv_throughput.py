@@ -1,0 +1,454 @@
+"""KV throughput and latency of a raft cluster, 3 and 5 nodes, against PySyncObj on the same machine.
+
+    python benchmarks/kv_throughput.py [--quick] [--nodes 3,5] [--clients 1,4,16,64] [--duration 4]
+                                       [--warmup 1] [--api stream|unary] [--no-baseline]
+
+For each node count, one cluster (``Cluster.up`` in a temporary home, so
+nothing leaks); its leader found through the supervisor's status. For each
+workload (``put``: writes only; ``mixed``: 50 % get, 50 % put) and each client
+count, that many closed-loop clients run in this process on grpc.aio: each has
+its own client id and increasing seq and one request in flight at a time (a
+session allows no more), so N clients keep N requests in flight. By default
+they share ``--conns`` long-lived ``KV.Stream`` calls to the leader (pipelined;
+replies matched by client id and seq); ``--api unary`` makes each request a
+concurrent ``KV.Execute`` call instead. After ``--warmup`` seconds, every
+request that completes within the next ``--duration`` seconds counts:
+ops/s (OK replies), p50/p99/max latency (send to reply, in this process), and
+errors (a non-OK code, e.g. UNAVAILABLE) and timeouts (no reply in
+``--timeout`` s). Keys are drawn from 1,000, values are 16 bytes.
+
+CPU seconds of every process (leader, followers, proxy, this load generator)
+are read from /proc over each measurement, so the report says where the time
+went, per operation.
+
+Then, unless ``--no-baseline``, PySyncObj on 3 nodes, measured the way its own
+benchmark does (``benchmarks/pysyncobj_baseline.py``), and the ratio
+chaoslab / PySyncObj.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from chaoslab.lab.cluster import Cluster
+from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.v1 import kv_pb2, kv_pb2_grpc
+from chaoslab.wire.streams import CHANNEL_OPTIONS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pysyncobj_baseline  # noqa: E402  (a sibling script)
+from proxy_latency import MachineShare, proc_cpu_s  # noqa: E402
+
+KEYS = 1000
+VALUE_BYTES = 16
+OK = kv_pb2.KV_CODE_OK
+NOT_FOUND = kv_pb2.KV_CODE_NOT_FOUND
+
+
+# ---------------------------------------------------------------- connections to the leader
+
+
+class Timeout(Exception):
+    pass
+
+
+class StreamConn:
+    """One ``KV.Stream`` call: requests written by one writer task, replies matched by (client_id, seq)."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.call = kv_pb2_grpc.KVStub(channel).Stream()
+        self.waiters: dict[tuple[str, int], asyncio.Future[kv_pb2.KVReply]] = {}
+        self.queue: collections.deque[kv_pb2.KVRequest] = collections.deque()
+        self.ready = asyncio.Event()
+        self.broken: BaseException | None = None
+        self.tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read())]
+
+    async def _write(self) -> None:
+        # grpc.aio allows one write in flight per call, so all clients' requests go through here.
+        try:
+            while True:
+                while self.queue:
+                    await self.call.write(self.queue.popleft())
+                self.ready.clear()
+                await self.ready.wait()
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
+            self._fail(exc)
+
+    async def _read(self) -> None:
+        try:
+            async for reply in self.call:
+                waiter = self.waiters.pop((reply.client_id, reply.seq), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(reply)
+            self._fail(ConnectionError("the server ended the stream"))
+        except grpc.aio.AioRpcError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.broken = exc
+        for waiter in self.waiters.values():
+            if not waiter.done():
+                waiter.set_exception(exc)
+        self.waiters.clear()
+
+    async def request(self, req: kv_pb2.KVRequest, timeout: float) -> kv_pb2.KVReply:
+        if self.broken is not None:
+            raise self.broken
+        key = (req.client_id, req.seq)
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters[key] = waiter
+        self.queue.append(req)
+        self.ready.set()
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            self.waiters.pop(key, None)
+            raise Timeout() from None
+
+    async def close(self) -> None:
+        self.call.cancel()
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class UnaryConn:
+    """Every request its own concurrent ``KV.Execute`` call on one channel."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.stub = kv_pb2_grpc.KVStub(channel)
+
+    async def request(self, req: kv_pb2.KVRequest, timeout: float) -> kv_pb2.KVReply:
+        try:
+            return await self.stub.Execute(req, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise Timeout() from None
+            raise
+
+    async def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------- clients and one measurement
+
+
+@dataclass
+class Stats:
+    """What completed inside the measurement window."""
+
+    ok: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    lat_us: list[float] = field(default_factory=list)
+    error_kinds: collections.Counter[str] = field(default_factory=collections.Counter)
+
+
+@dataclass
+class Window:
+    start: float = float("inf")  # perf_counter seconds
+    end: float = float("inf")
+
+    def holds(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+async def client(conn: Any, cid: str, mixed: bool, window: Window, stats: Stats, stop: asyncio.Event,
+                 timeout: float, rng: random.Random) -> None:
+    seq = 0
+    value = "v" * VALUE_BYTES
+    while not stop.is_set():
+        seq += 1
+        key = f"k{rng.randrange(KEYS)}"
+        get = mixed and rng.random() < 0.5
+        # A get needs a seq too, only so that its reply can be matched on the stream;
+        # the state machine ignores it (reads are not logged).
+        req = kv_pb2.KVRequest(client_id=cid, seq=seq, op=kv_pb2.KV_OP_GET if get else kv_pb2.KV_OP_PUT,
+                               key=key, value="" if get else value)
+        t0 = time.perf_counter()
+        try:
+            reply = await conn.request(req, timeout)
+            outcome = "ok" if reply.code in (OK, NOT_FOUND) else kv_pb2.KVCode.Name(reply.code).lower()
+        except Timeout:
+            outcome = "timeout"
+        except grpc.aio.AioRpcError as exc:
+            outcome = exc.code().name.lower()
+        except (ConnectionError, asyncio.InvalidStateError):
+            outcome = "disconnected"
+        t1 = time.perf_counter()
+        if window.holds(t1):
+            if outcome == "ok":
+                stats.ok += 1
+                stats.lat_us.append((t1 - t0) * 1e6)
+            elif outcome == "timeout":
+                stats.timeouts += 1
+            else:
+                stats.errors += 1
+                stats.error_kinds[outcome] += 1
+        if outcome not in ("ok", "timeout"):
+            await asyncio.sleep(0.01)  # do not spin on a broken connection
+
+
+@dataclass
+class Result:
+    nodes: int
+    workload: str
+    clients: int
+    seconds: float
+    stats: Stats
+    cpu: dict[str, float]  # process kind -> CPU seconds in the window
+
+    @property
+    def ops(self) -> float:
+        return self.stats.ok / self.seconds
+
+    def pct(self, p: float) -> float:
+        lat = self.stats.lat_us
+        if not lat:
+            return float("nan")
+        return lat[min(len(lat) - 1, round(p / 100 * (len(lat) - 1)))]
+
+
+class Processes:
+    """CPU seconds of the cluster's processes and of this one, by role."""
+
+    def __init__(self, cluster: Cluster, leader: str) -> None:
+        st = cluster.status()
+        self.pids = {"leader": [n.pid for n in st.nodes if n.id == leader],
+                     "followers": [n.pid for n in st.nodes if n.id != leader],
+                     "proxy": [st.proxy_pid], "supervisor": [st.supervisor_pid]}
+
+    def sample(self) -> dict[str, float]:
+        out = {}
+        for kind, pids in self.pids.items():
+            total = 0.0
+            for pid in pids:
+                try:
+                    total += proc_cpu_s(pid)
+                except OSError:
+                    pass
+            out[kind] = total
+        t = os.times()
+        out["load generator"] = t.user + t.system
+        return out
+
+
+async def measure(conns: list[Any], nodes: int, workload: str, n_clients: int, warmup: float, duration: float,
+                  timeout: float, procs: Processes, seed: int) -> Result:
+    stats, window, stop = Stats(), Window(), asyncio.Event()
+    rng = random.Random(seed)
+    tag = f"{workload[0]}{n_clients}-{rng.randrange(1 << 30):x}"
+    tasks = [asyncio.create_task(client(conns[i % len(conns)], f"{tag}-c{i}", workload == "mixed", window, stats,
+                                        stop, timeout, random.Random(rng.random())))
+             for i in range(n_clients)]
+    try:
+        await asyncio.sleep(warmup)
+        cpu0 = procs.sample()
+        window.start = time.perf_counter()
+        window.end = window.start + duration
+        await asyncio.sleep(duration)
+        cpu1 = procs.sample()
+        seconds = time.perf_counter() - window.start
+    finally:
+        stop.set()
+        await asyncio.wait(tasks, timeout=timeout + 1)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    stats.lat_us.sort()
+    return Result(nodes, workload, n_clients, min(seconds, duration), stats, {k: cpu1[k] - cpu0[k] for k in cpu0})
+
+
+async def run_cluster(nodes: int, args: argparse.Namespace, home: Path, log) -> list[Result]:
+    cluster = Cluster.up("raft", nodes=nodes, seed=args.seed, home=home, name=f"bench{nodes}", overrides=args.set)
+    results: list[Result] = []
+    channel = None
+    conns: list[Any] = []
+    cpu_start = None
+    try:
+        leader = cluster.wait_for_leader()
+        cpu_start = cluster_cpu(cluster)
+        spec = ClusterSpec.load(cluster.run.cluster)
+        address = f"{HOST}:{spec.address(leader).port}"
+        procs = Processes(cluster, leader)
+        log(f"  {nodes} nodes up, leader {leader} at {address}")
+        channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        await asyncio.wait_for(channel.channel_ready(), 5.0)
+        make = StreamConn if args.api == "stream" else UnaryConn
+        conns = [make(channel) for _ in range(args.conns)]
+        for workload in args.workloads:
+            for n in args.clients:
+                used = conns[: max(1, min(len(conns), n))]
+                r = await measure(used, nodes, workload, n, args.warmup, args.duration, args.timeout, procs,
+                                  args.seed * 1000 + n)
+                results.append(r)
+                log(f"  {nodes} nodes {workload:<5} {n:>3} clients: {r.ops:>7.0f} ops/s  p50 {r.pct(50) / 1e3:6.2f} ms"
+                    f"  p99 {r.pct(99) / 1e3:6.2f} ms  errors {r.stats.errors}  timeouts {r.stats.timeouts}")
+        if cluster.leader() != leader:
+            log(f"  WARNING: leadership moved during the run (now {cluster.leader()}); figures may include an election")
+    finally:
+        for c in conns:
+            await c.close()
+        if channel is not None:
+            await channel.close()
+        if cpu_start is not None:
+            try:
+                CLUSTER_CPU[0] += cluster_cpu(cluster) - cpu_start
+            except Exception:
+                pass
+        cluster.down()
+    return results
+
+
+CLUSTER_CPU = [0.0]  # CPU seconds the benchmark's clusters used (to tell them from other processes)
+
+
+def cluster_cpu(cluster: Cluster) -> float:
+    st = cluster.status()
+    total = 0.0
+    for pid in [st.supervisor_pid, st.proxy_pid, *(n.pid for n in st.nodes)]:
+        try:
+            total += proc_cpu_s(pid)
+        except OSError:
+            pass
+    return total
+
+
+# ---------------------------------------------------------------- report
+
+
+def print_results(results: list[Result], args: argparse.Namespace) -> None:
+    conns = f"{args.conns} KV.Stream call(s)" if args.api == "stream" else "concurrent KV.Execute calls"
+    print(f"chaoslab KV, closed-loop clients (one request in flight each) over {conns} to the leader; "
+          f"{args.warmup:g} s warm-up, {args.duration:g} s measured; latency in ms; cluster settings: "
+          + (", ".join(args.set) if args.set else "clusters/raft.toml defaults"))
+    print(f"  {'nodes':>5} {'workload':<8}{'clients':>8}{'ops/s':>9}{'p50':>8}{'p99':>8}{'max':>8}{'errors':>8}"
+          f"{'timeouts':>9}   CPU µs/op: leader followers proxy loadgen")
+    for r in results:
+        per = {k: v / max(1, r.stats.ok) * 1e6 for k, v in r.cpu.items()}
+        print(f"  {r.nodes:>5} {r.workload:<8}{r.clients:>8}{r.ops:>9.0f}{r.pct(50) / 1e3:>8.2f}{r.pct(99) / 1e3:>8.2f}"
+              f"{r.pct(100) / 1e3:>8.1f}{r.stats.errors:>8}{r.stats.timeouts:>9}   "
+              f"{per['leader']:>14.0f}{per['followers']:>10.0f}{per['proxy']:>6.0f}{per['load generator']:>8.0f}"
+              + (f"  ({dict(r.stats.error_kinds)})" if r.stats.error_kinds else ""))
+    busiest = max(results, key=lambda r: r.ops)
+    cores = {k: v / busiest.seconds for k, v in busiest.cpu.items()}
+    print(f"  at the highest rate ({busiest.nodes} nodes, {busiest.workload}, {busiest.clients} clients), cores busy: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in cores.items() if k != "supervisor")
+          + f" (of {len(os.sched_getaffinity(0))})")
+
+
+def print_comparison(results: list[Result], base: pysyncobj_baseline.Baseline | None) -> None:
+    three = [r for r in results if r.nodes == 3 and r.workload == "put"]
+    if not three:
+        return
+    best = max(three, key=lambda r: r.ops)
+    one = min(three, key=lambda r: r.clients)
+    print()
+    print(f"chaoslab 3 nodes, writes: best {best.ops:.0f} ops/s ({best.clients} clients, p50 {best.pct(50) / 1e3:.1f} ms, "
+          f"p99 {best.pct(99) / 1e3:.1f} ms); {one.clients} client: p50 {one.pct(50) / 1e3:.2f} ms")
+    if base is None:
+        return
+    pbest = base.best
+    if pbest is None:
+        print("PySyncObj: no rate passed; no ratio")
+        return
+    print(f"PySyncObj 3 nodes, writes: highest passing rate {pbest.commits_per_s:.0f} commits/s "
+          f"(p50 {pbest.pct(50):.0f} ms, p99 {pbest.pct(99):.0f} ms)"
+          + (f"; unbatched at {base.unbatched.rate}/s: p50 {base.unbatched.pct(50):.2f} ms" if base.unbatched else ""))
+    print(f"ratio chaoslab / PySyncObj, write throughput: {best.ops / pbest.commits_per_s:.2f}")
+    print(f"ratio chaoslab / PySyncObj, p50 latency at those rates: {best.pct(50) / 1e3 / pbest.pct(50):.2f}")
+    if base.unbatched:
+        print(f"ratio chaoslab ({one.clients} client) / PySyncObj (unbatched, {base.unbatched.rate}/s), p50 latency: "
+              f"{one.pct(50) / 1e3 / base.unbatched.pct(50):.2f}")
+
+
+async def amain(args: argparse.Namespace) -> int:
+    begin = time.monotonic()
+    share = MachineShare()
+    results: list[Result] = []
+    failed = ""
+    with tempfile.TemporaryDirectory(prefix="chaoslab-kvbench-") as tmp:
+        for nodes in args.nodes:
+            try:
+                results += await run_cluster(nodes, args, Path(tmp) / "home", print)
+            except Exception as exc:  # a cluster that does not come up or serve is a failure, reported
+                failed = f"{nodes} nodes: {type(exc).__name__}: {exc}"
+                print(f"  FAILED {failed}", file=sys.stderr)
+    base = None
+    if args.baseline:
+        print("  PySyncObj baseline ...")
+        try:
+            base = await asyncio.to_thread(
+                pysyncobj_baseline.measure, 3, [8000] if args.quick else None, 2.0 if args.quick else 6.0,
+                1.0 if args.quick else 2.0, 1.0 if args.quick else 2.0, 150 if args.quick else 300)
+        except RuntimeError as exc:  # not installed: the chaoslab figures stand on their own
+            print(f"  PySyncObj baseline skipped: {exc}")
+    t = os.times()
+    others, steal = share.others(CLUSTER_CPU[0] + t.children_user + t.children_system)
+    print()
+    for line in pysyncobj_baseline.machine_facts():
+        print(line)
+    print(f"processes outside this benchmark (its clusters and PySyncObj nodes excluded) used {others:.0%} of the "
+          f"machine's CPU (hypervisor steal {steal:.0%})"
+          + ("  -- figures are noisier than on an idle machine" if others > 0.05 else ""))
+    print()
+    if results:
+        print_results(results, args)
+    if base is not None:
+        print()
+        pysyncobj_baseline.print_baseline(base)
+    print_comparison(results, base)
+    print(f"whole run: {time.monotonic() - begin:.0f} s")
+    if failed:
+        print(f"FAILED: {failed}", file=sys.stderr)
+        return 1
+    if not results or all(r.stats.ok == 0 for r in results):
+        print("FAILED: no operation succeeded", file=sys.stderr)
+        return 1
+    if base is not None and all(r.failed for r in base.runs):
+        print(f"FAILED: PySyncObj did not run: {base.runs[0].failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (< 30 s)")
+    parser.add_argument("--nodes", default=None, help="comma-separated cluster sizes (default 3,5; quick 3)")
+    parser.add_argument("--clients", default=None, help="comma-separated client counts (default 1,4,16,64)")
+    parser.add_argument("--workloads", default="put,mixed", help="put, mixed (50/50 get/put) or both")
+    parser.add_argument("--duration", type=float, default=None, help="measured seconds per point (default 4)")
+    parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds per point (default 1)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="a request not answered in this many seconds "
+                        "is a timeout")
+    parser.add_argument("--api", choices=("stream", "unary"), default="stream")
+    parser.add_argument("--conns", type=int, default=4, help="KV.Stream calls the clients share (default 4)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a cluster setting, e.g. raft.max_inflight=2 (repeatable)")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip PySyncObj")
+    args = parser.parse_args()
+    args.nodes = [int(x) for x in (args.nodes or ("3" if args.quick else "3,5")).split(",")]
+    args.clients = [int(x) for x in (args.clients or ("1,16" if args.quick else "1,4,16,64")).split(",")]
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    if any(w not in ("put", "mixed") for w in args.workloads):
+        parser.error("--workloads: put and/or mixed")
+    args.duration = args.duration or (1.5 if args.quick else 4.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    return asyncio.run(amain(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

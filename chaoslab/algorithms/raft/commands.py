@@ -1,0 +1,47 @@
+"""Client commands for Raft's key-value store, and their results.
+
+Field names match ``KVRequest`` / ``KVReply`` in ``proto/chaoslab/v1/kv.proto``
+and the enums share their numbers, so the runtime converts by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class KVOp(IntEnum):
+    GET = 1
+    PUT = 2
+    CAS = 3
+    APPEND = 4
+    DELETE = 5
+
+
+class KVCode(IntEnum):
+    OK = 0
+    NOT_FOUND = 1  # get/delete/cas of a missing key
+    CAS_MISMATCH = 2  # value = the current value
+    NOT_LEADER = 3  # leader_hint says where to go (may be empty)
+    UNAVAILABLE = 4  # could not be answered (lost leadership before commit: outcome unknown)
+    BAD_REQUEST = 5
+
+
+@dataclass(slots=True)
+class KVCommand:
+    op: KVOp
+    key: str
+    value: str = ""
+    expected: str = ""
+    expect_absent: bool = False
+    client_id: str = ""  # with seq: a retried command applies once
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class KVResult:
+    code: KVCode
+    value: str = ""
+    leader_hint: str = ""
+    index: int = 0  # log index a write committed at; for reads, the read index
+    error: str = ""

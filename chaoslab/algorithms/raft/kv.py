@@ -1,0 +1,198 @@
+"""Raft's state machine: a key-value map with client sessions (pure, no I/O).
+
+Every replica applies the same committed commands in the same order, so
+everything here must be a deterministic function of that sequence: the map,
+the sessions and which sessions get evicted. Snapshots carry all of it.
+
+Client sessions (Raft thesis §6.3) make retries safe: a write carries
+``(client_id, seq)``; the state machine remembers, per client, the last seq it
+applied and that command's result. A command with the same seq is answered
+from that memory without being applied again; an older seq is refused
+("stale sequence"); ``client_id == ""`` opts out. Sessions are bounded: past
+``max_sessions`` clients, the one whose last command was applied earliest is
+forgotten. The log index decides, not a clock, so all replicas evict alike.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
+
+DEFAULT_MAX_SESSIONS = 10_000
+
+_OP_NAMES = {KVOp.GET: "get", KVOp.PUT: "put", KVOp.CAS: "cas", KVOp.APPEND: "append", KVOp.DELETE: "delete"}
+_OPS_BY_NAME = {name: op for op, name in _OP_NAMES.items()}
+WRITES = frozenset({KVOp.PUT, KVOp.CAS, KVOp.APPEND, KVOp.DELETE})
+
+
+# --------------------------------------------------------------------------- commands as log data
+
+
+def encode_command(c: KVCommand) -> bytes:
+    """A compact, stable encoding of a command for a log entry's ``data`` (JSON, defaults omitted)."""
+    d: dict[str, Any] = {"op": _OP_NAMES[KVOp(c.op)], "k": c.key}
+    if c.value:
+        d["v"] = c.value
+    if c.expected:
+        d["e"] = c.expected
+    if c.expect_absent:
+        d["a"] = True
+    if c.client_id:
+        d["c"] = c.client_id
+        d["s"] = c.seq
+    return json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_command(data: bytes) -> KVCommand:
+    """The inverse of :func:`encode_command`; ``ValueError`` on anything else."""
+    try:
+        d = json.loads(data)
+        return KVCommand(
+            op=_OPS_BY_NAME[d["op"]],
+            key=d["k"],
+            value=d.get("v", ""),
+            expected=d.get("e", ""),
+            expect_absent=bool(d.get("a", False)),
+            client_id=d.get("c", ""),
+            seq=int(d.get("s", 0)),
+        )
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"not a key-value command: {data[:60]!r}") from e
+
+
+def _short(value: str, width: int = 16) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def describe(c: KVCommand) -> str:
+    """A short rendering for status and dashboards: ``put k1=7``, ``cas k1 3→4``, ``del k1``."""
+    key = _short(c.key)
+    if c.op == KVOp.PUT:
+        return f"put {key}={_short(c.value)}"
+    if c.op == KVOp.CAS:
+        old = "∅" if c.expect_absent else _short(c.expected)
+        return f"cas {key} {old}→{_short(c.value)}"
+    if c.op == KVOp.APPEND:
+        return f"append {key}+={_short(c.value)}"
+    if c.op == KVOp.DELETE:
+        return f"del {key}"
+    return f"get {key}"
+
+
+# --------------------------------------------------------------------------- the state machine
+
+
+@dataclass(slots=True)
+class Session:
+    """One client's memory: its last applied seq, that command's result, and when (log index)."""
+
+    seq: int
+    result: KVResult
+    index: int
+
+
+class KVStore:
+    """The replicated map plus client sessions. ``apply`` is the only way it changes."""
+
+    __slots__ = ("data", "max_sessions", "sessions")
+
+    def __init__(self, max_sessions: int = DEFAULT_MAX_SESSIONS) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        self.data: dict[str, str] = {}
+        # Ordered by the index of each client's last applied command, oldest first:
+        # a touched session moves to the end, so eviction pops from the front.
+        self.sessions: dict[str, Session] = {}
+        self.max_sessions = max_sessions
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KVStore):
+            return NotImplemented
+        return self.data == other.data and list(self.sessions.items()) == list(other.sessions.items())
+
+    def get(self, key: str) -> KVResult:
+        """A read of the current state (the caller decides when that is linearizable)."""
+        value = self.data.get(key)
+        if value is None:
+            return KVResult(KVCode.NOT_FOUND)
+        return KVResult(KVCode.OK, value=value)
+
+    def apply(self, index: int, c: KVCommand) -> KVResult:
+        """Apply the write committed at ``index``; its result carries ``index``."""
+        session = self.sessions.get(c.client_id) if c.client_id else None
+        if session is not None:
+            if c.seq == session.seq:
+                return _copy(session.result)  # a retry: answered, not applied again
+            if c.seq < session.seq:
+                return KVResult(KVCode.BAD_REQUEST, index=index, error=f"stale sequence {c.seq} < {session.seq}")
+        result = self._execute(c)
+        result.index = index
+        if c.client_id:
+            self.sessions.pop(c.client_id, None)
+            self.sessions[c.client_id] = Session(c.seq, _copy(result), index)
+            while len(self.sessions) > self.max_sessions:
+                del self.sessions[next(iter(self.sessions))]
+        return result
+
+    def _execute(self, c: KVCommand) -> KVResult:
+        data = self.data
+        current = data.get(c.key)
+        if c.op == KVOp.PUT:
+            data[c.key] = c.value
+            return KVResult(KVCode.OK)
+        if c.op == KVOp.APPEND:
+            data[c.key] = (current or "") + c.value
+            return KVResult(KVCode.OK)
+        if c.op == KVOp.DELETE:
+            if current is None:
+                return KVResult(KVCode.NOT_FOUND)
+            del data[c.key]
+            return KVResult(KVCode.OK)
+        if c.op == KVOp.CAS:
+            if c.expect_absent:
+                if current is not None:
+                    return KVResult(KVCode.CAS_MISMATCH, value=current)
+            elif current is None:
+                return KVResult(KVCode.NOT_FOUND)
+            elif current != c.expected:
+                return KVResult(KVCode.CAS_MISMATCH, value=current)
+            data[c.key] = c.value
+            return KVResult(KVCode.OK)
+        # A GET is never logged (reads use ReadIndex); one that got in anyway changes nothing.
+        return self.get(c.key)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def encode(self) -> bytes:
+        """The whole state as bytes: equal states give equal bytes (keys sorted, sessions in LRU order)."""
+        body = {
+            "kv": dict(sorted(self.data.items())),
+            "sessions": [
+                [client, s.seq, s.index, int(s.result.code), s.result.value, s.result.index, s.result.error]
+                for client, s in self.sessions.items()
+            ],
+        }
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def decode(cls, data: bytes, max_sessions: int = DEFAULT_MAX_SESSIONS) -> KVStore:
+        """A store from :meth:`encode`'s bytes; ``ValueError`` if they are not that."""
+        store = cls(max_sessions)
+        try:
+            body = json.loads(data)
+            store.data = {str(k): str(v) for k, v in body["kv"].items()}
+            for client, seq, index, code, value, rindex, error in body["sessions"]:
+                result = KVResult(KVCode(code), value=value, index=rindex, error=error)
+                store.sessions[client] = Session(seq, result, index)
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"not a key-value snapshot: {data[:60]!r}") from e
+        while len(store.sessions) > store.max_sessions:
+            del store.sessions[next(iter(store.sessions))]
+        return store
+
+
+def _copy(r: KVResult) -> KVResult:
+    return KVResult(r.code, value=r.value, leader_hint=r.leader_hint, index=r.index, error=r.error)

@@ -1,0 +1,167 @@
+"""A key-value client for raft clusters: finds the leader, retries, applies once.
+
+    from chaoslab.client import KVClient
+    kv = KVClient.for_cluster(cluster)      # or KVClient({"n1": "127.0.0.1:7001", ...})
+    kv.put("k", "1"); kv.get("k"); kv.cas("k", "1", "2")
+
+Every write carries this client's id and a fresh sequence number, and a retry
+reuses them, so a write applies at most once even when a reply is lost. A call
+that is not acknowledged by its deadline raises :class:`NotAcknowledged`,
+which says whether the write may have been applied.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from chaoslab.errors import LabError
+from chaoslab.v1 import kv_pb2, kv_pb2_grpc
+
+DEFAULT_TIMEOUT = 5.0
+_ATTEMPT_TIMEOUT = 1.0  # per try: a dead or paused node must not eat the whole deadline
+_BACKOFF = (0.01, 0.2)
+
+OK = kv_pb2.KV_CODE_OK
+NOT_FOUND = kv_pb2.KV_CODE_NOT_FOUND
+CAS_MISMATCH = kv_pb2.KV_CODE_CAS_MISMATCH
+_RETRY = (kv_pb2.KV_CODE_NOT_LEADER, kv_pb2.KV_CODE_UNAVAILABLE)
+
+
+class NotAcknowledged(LabError):
+    """No answer by the deadline. ``unknown`` is True when a write may have been applied."""
+
+    def __init__(self, message: str, unknown: bool) -> None:
+        super().__init__(message)
+        self.unknown = unknown
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int  # kv_pb2.KVCode
+    value: str
+    index: int
+    node: str  # who answered
+
+    @property
+    def ok(self) -> bool:
+        return self.code == OK
+
+    @property
+    def code_name(self) -> str:
+        return kv_pb2.KVCode.Name(self.code).removeprefix("KV_CODE_").lower()
+
+
+class KVClient:
+    def __init__(self, addresses: Mapping[str, str], client_id: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if not addresses:
+            raise LabError("a client needs at least one node address")
+        self.addresses = dict(addresses)
+        self.client_id = client_id or uuid.uuid4().hex[:12]
+        self.timeout = timeout
+        self._seq = itertools.count(1)
+        self._leader: str | None = None
+        self._channels: dict[str, grpc.Channel] = {}
+
+    @classmethod
+    def for_cluster(cls, cluster: Any, **kwargs: Any) -> KVClient:
+        from chaoslab.lab.spec import HOST, ClusterSpec
+
+        spec = ClusterSpec.load(cluster.run.cluster)
+        return cls({a.id: f"{HOST}:{a.port}" for a in spec.addresses}, **kwargs)
+
+    # -- operations -----------------------------------------------------------
+
+    def get(self, key: str, timeout: float | None = None) -> Result:
+        return self._call(kv_pb2.KV_OP_GET, key, timeout=timeout)
+
+    def put(self, key: str, value: str, timeout: float | None = None) -> Result:
+        return self._call(kv_pb2.KV_OP_PUT, key, value=value, timeout=timeout)
+
+    def cas(self, key: str, expected: str | None, value: str, timeout: float | None = None) -> Result:
+        """Set ``key`` to ``value`` if it holds ``expected`` (``None``: if it is absent)."""
+        return self._call(kv_pb2.KV_OP_CAS, key, value=value, expected=expected or "",
+                          expect_absent=expected is None, timeout=timeout)
+
+    def append(self, key: str, value: str, timeout: float | None = None) -> Result:
+        return self._call(kv_pb2.KV_OP_APPEND, key, value=value, timeout=timeout)
+
+    def delete(self, key: str, timeout: float | None = None) -> Result:
+        return self._call(kv_pb2.KV_OP_DELETE, key, timeout=timeout)
+
+    # -- the retry loop ---------------------------------------------------------
+
+    def _stub(self, node: str) -> kv_pb2_grpc.KVStub:
+        channel = self._channels.get(node)
+        if channel is None:
+            channel = self._channels[node] = grpc.insecure_channel(self.addresses[node])
+        return kv_pb2_grpc.KVStub(channel)
+
+    def _candidates(self) -> list[str]:
+        nodes = sorted(self.addresses)
+        if self._leader in self.addresses:
+            nodes.remove(self._leader)
+            nodes.insert(0, self._leader)
+        return nodes
+
+    def _call(self, op: int, key: str, timeout: float | None = None, **fields: Any) -> Result:
+        write = op != kv_pb2.KV_OP_GET
+        request = kv_pb2.KVRequest(client_id=self.client_id, seq=next(self._seq) if write else 0, op=op, key=key, **fields)
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        unknown = False  # did any attempt possibly reach a leader that may apply it?
+        last_error = "no node answered"
+        backoff = _BACKOFF[0]
+        while True:
+            redirected = False
+            for node in self._candidates():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    reply = self._stub(node).Execute(request, timeout=min(_ATTEMPT_TIMEOUT, remaining))
+                except grpc.RpcError as exc:
+                    # Refused before sending: not applied. Anything else: it may have been.
+                    if not (exc.code() == grpc.StatusCode.UNAVAILABLE and "refused" in (exc.details() or "").lower()):
+                        unknown = unknown or write
+                    last_error = f"{node}: {exc.code().name.lower()}"
+                    if self._leader == node:
+                        self._leader = None
+                    continue
+                if reply.code in _RETRY:
+                    if reply.code == kv_pb2.KV_CODE_UNAVAILABLE:
+                        unknown = unknown or write
+                    last_error = f"{node}: {reply.error or kv_pb2.KVCode.Name(reply.code).lower()}"
+                    hint = reply.leader_hint
+                    if hint and hint in self.addresses and hint != node:
+                        self._leader = hint
+                        redirected = True
+                        break  # go straight to the hinted leader
+                    continue
+                self._leader = node
+                if reply.code == kv_pb2.KV_CODE_BAD_REQUEST:
+                    raise LabError(f"bad request: {reply.error}")
+                return Result(reply.code, reply.value, reply.index, node)
+            if time.monotonic() >= deadline:
+                outcome = "outcome unknown: it may have been applied" if unknown else "not applied"
+                raise NotAcknowledged(f"not acknowledged within the deadline ({last_error}); {outcome}", unknown)
+            if redirected:
+                continue
+            time.sleep(min(backoff, max(0.0, deadline - time.monotonic())))
+            backoff = min(backoff * 2, _BACKOFF[1])
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
+
+    def __enter__(self) -> KVClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,191 @@
+"""Raft's key-value state machine (chaoslab.algorithms.raft.kv): semantics, sessions, snapshots."""
+
+from __future__ import annotations
+
+import pytest
+
+from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
+from chaoslab.algorithms.raft.kv import KVStore, decode_command, describe, encode_command
+
+
+def put(key: str, value: str, client: str = "", seq: int = 0) -> KVCommand:
+    return KVCommand(KVOp.PUT, key, value, client_id=client, seq=seq)
+
+
+def cas(key: str, expected: str, value: str, *, absent: bool = False, client: str = "", seq: int = 0) -> KVCommand:
+    return KVCommand(KVOp.CAS, key, value, expected=expected, expect_absent=absent, client_id=client, seq=seq)
+
+
+def run(store: KVStore, *commands: KVCommand, start: int = 1) -> list[KVResult]:
+    """Apply ``commands`` at consecutive log indexes."""
+    return [store.apply(start + i, c) for i, c in enumerate(commands)]
+
+
+class TestSemantics:
+    def test_get_of_missing_key_is_not_found(self) -> None:
+        """GET of a key never written answers NOT_FOUND."""
+        assert KVStore().get("k").code == KVCode.NOT_FOUND
+
+    def test_put_then_get(self) -> None:
+        """PUT sets the value; the result carries the log index it was applied at."""
+        store = KVStore()
+        assert run(store, put("k", "1"), put("k", "2")) == [KVResult(KVCode.OK, index=1), KVResult(KVCode.OK, index=2)]
+        assert store.get("k") == KVResult(KVCode.OK, value="2")
+
+    def test_append_to_missing_key_starts_from_empty(self) -> None:
+        """APPEND concatenates; a missing key counts as ""."""
+        store = KVStore()
+        run(store, KVCommand(KVOp.APPEND, "k", "a"), KVCommand(KVOp.APPEND, "k", "b"))
+        assert store.get("k").value == "ab"
+
+    def test_delete(self) -> None:
+        """DELETE removes a key; deleting a missing key is NOT_FOUND."""
+        store = KVStore()
+        results = run(store, put("k", "1"), KVCommand(KVOp.DELETE, "k"), KVCommand(KVOp.DELETE, "k"))
+        assert [r.code for r in results] == [KVCode.OK, KVCode.OK, KVCode.NOT_FOUND]
+        assert store.get("k").code == KVCode.NOT_FOUND
+
+    def test_cas_succeeds_only_on_the_expected_value(self) -> None:
+        """CAS writes when the current value equals expected; otherwise CAS_MISMATCH with the current value."""
+        store = KVStore()
+        run(store, put("k", "1"))
+        assert store.apply(2, cas("k", "0", "2")) == KVResult(KVCode.CAS_MISMATCH, value="1", index=2)
+        assert store.apply(3, cas("k", "1", "2")).code == KVCode.OK
+        assert store.get("k").value == "2"
+
+    def test_cas_of_missing_key_is_not_found(self) -> None:
+        """CAS against a missing key (without expect_absent) is NOT_FOUND."""
+        assert KVStore().apply(1, cas("k", "1", "2")).code == KVCode.NOT_FOUND
+
+    def test_cas_expect_absent(self) -> None:
+        """CAS with expect_absent creates the key only if it does not exist."""
+        store = KVStore()
+        assert store.apply(1, cas("k", "", "1", absent=True)).code == KVCode.OK
+        assert store.apply(2, cas("k", "", "2", absent=True)) == KVResult(KVCode.CAS_MISMATCH, value="1", index=2)
+        assert store.get("k").value == "1"
+
+
+class TestSessions:
+    def test_retry_returns_the_cached_result_without_applying_again(self) -> None:
+        """Thesis §6.3: a command with the client's last seq is answered from the session, not re-applied."""
+        store = KVStore()
+        first = store.apply(1, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
+        again = store.apply(2, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
+        assert again == first == KVResult(KVCode.OK, index=1)
+        assert store.get("k").value == "x"
+
+    def test_cached_result_includes_failures(self) -> None:
+        """A retried CAS that failed the first time gets the same failure, even if it would now succeed."""
+        store = KVStore()
+        first = store.apply(1, cas("k", "0", "1", client="c", seq=1))
+        store.apply(2, put("k", "0"))
+        assert store.apply(3, cas("k", "0", "1", client="c", seq=1)) == first
+        assert store.get("k").value == "0"
+
+    def test_older_seq_is_refused(self) -> None:
+        """A seq below the client's last is stale: BAD_REQUEST, nothing applied."""
+        store = KVStore()
+        run(store, put("k", "1", "c", 5))
+        result = store.apply(2, put("k", "2", "c", 4))
+        assert result.code == KVCode.BAD_REQUEST and "stale sequence" in result.error
+        assert store.get("k").value == "1"
+
+    def test_newer_seq_applies(self) -> None:
+        """Any seq above the last applies (seqs may skip: reads use them too)."""
+        store = KVStore()
+        run(store, put("k", "1", "c", 1), put("k", "2", "c", 7))
+        assert store.get("k").value == "2" and store.sessions["c"].seq == 7
+
+    def test_empty_client_id_means_no_dedup(self) -> None:
+        """client_id "" opts out: the same command applies every time."""
+        store = KVStore()
+        run(store, *[KVCommand(KVOp.APPEND, "k", "x")] * 3)
+        assert store.get("k").value == "xxx" and store.sessions == {}
+
+    def test_least_recently_applied_session_is_evicted(self) -> None:
+        """Past max_sessions clients, the one whose last command was applied earliest is forgotten."""
+        store = KVStore(max_sessions=2)
+        run(store, put("k", "a", "a", 1), put("k", "b", "b", 1), put("k", "a", "a", 2), put("k", "c", "c", 1))
+        assert list(store.sessions) == ["a", "c"]  # b's last command (index 2) was the oldest
+        # b is forgotten, so its old command would apply again: the documented cost of a bound.
+        assert store.apply(5, put("k", "b", "b", 1)).index == 5
+
+    def test_eviction_depends_only_on_the_commands(self) -> None:
+        """Two replicas applying the same commands keep the same sessions, in the same order."""
+        commands = [put("k", str(i), f"c{i % 7}", i) for i in range(1, 60)]
+        a, b = KVStore(max_sessions=4), KVStore(max_sessions=4)
+        run(a, *commands)
+        run(b, *commands)
+        assert a == b and list(a.sessions) == list(b.sessions)
+
+    def test_max_sessions_must_be_positive(self) -> None:
+        """A store needs room for at least one session."""
+        with pytest.raises(ValueError):
+            KVStore(max_sessions=0)
+
+
+class TestSnapshots:
+    def test_round_trip(self) -> None:
+        """decode(encode()) gives back the same map and sessions, in the same eviction order."""
+        store = KVStore(max_sessions=3)
+        run(store, put("a", "1", "x", 1), put("b", "ü", "y", 1), cas("a", "0", "2", client="z", seq=3))
+        copy = KVStore.decode(store.encode(), max_sessions=3)
+        assert copy == store and list(copy.sessions) == ["x", "y", "z"]
+        # the restored sessions still deduplicate
+        assert copy.apply(4, cas("a", "0", "2", client="z", seq=3)) == KVResult(KVCode.CAS_MISMATCH, "1", index=3)
+
+    def test_equal_states_encode_equal_bytes(self) -> None:
+        """The encoding does not depend on the order keys were first written."""
+        a, b = KVStore(), KVStore()
+        run(a, put("x", "1"), put("y", "2"))
+        run(b, put("y", "2"), put("x", "1"))
+        assert a.encode() == b.encode()
+
+    def test_garbage_is_refused(self) -> None:
+        """Bytes that are not a snapshot raise ValueError (a follower then waits for a clean resend)."""
+        with pytest.raises(ValueError):
+            KVStore.decode(b"\x00not json")
+        with pytest.raises(ValueError):
+            KVStore.decode(b'{"kv": {}}')
+
+
+class TestCommandEncoding:
+    @pytest.mark.parametrize(
+        "command",
+        [
+            put("k1", "7"),
+            put("k", "v", "client-1", 42),
+            cas("k", "old", "new"),
+            cas("k", "", "new", absent=True, client="c", seq=1),
+            KVCommand(KVOp.APPEND, "k", "ü→"),
+            KVCommand(KVOp.DELETE, "k", client_id="c", seq=9),
+        ],
+    )
+    def test_round_trip(self, command: KVCommand) -> None:
+        """decode_command(encode_command(c)) == c for every kind of write."""
+        assert decode_command(encode_command(command)) == command
+
+    def test_encoding_is_compact(self) -> None:
+        """Defaults are left out: a plain put is a few bytes of JSON."""
+        assert encode_command(put("k1", "7")) == b'{"op":"put","k":"k1","v":"7"}'
+
+    def test_garbage_is_refused(self) -> None:
+        """Entry data that is not a command raises ValueError."""
+        for data in (b"", b"[]", b'{"op": "frobnicate", "k": "x"}'):
+            with pytest.raises(ValueError):
+                decode_command(data)
+
+    @pytest.mark.parametrize(
+        ("command", "text"),
+        [
+            (put("k1", "7"), "put k1=7"),
+            (cas("k1", "3", "4"), "cas k1 3→4"),
+            (cas("k1", "", "4", absent=True), "cas k1 ∅→4"),
+            (KVCommand(KVOp.APPEND, "k1", "x"), "append k1+=x"),
+            (KVCommand(KVOp.DELETE, "k1"), "del k1"),
+            (put("k", "x" * 40), "put k=xxxxxxxxxxxxxxx…"),
+        ],
+    )
+    def test_describe(self, command: KVCommand, text: str) -> None:
+        """Short renderings for status and the dashboard's log view."""
+        assert describe(command) == text
