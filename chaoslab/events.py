@@ -35,25 +35,50 @@ class EventLog:
             self._fd = -1
 
 
-def read_events(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Complete lines from byte ``offset`` on, and the offset to continue from.
+def read_events(path: str | os.PathLike[str], offset: int = 0, *, backlog: int = 64 * 1024,
+                max_bytes: int = -1) -> tuple[list[dict[str, Any]], int]:
+    """Complete JSON lines of ``path`` after byte ``offset``, and the offset after the last one.
 
-    A line still being written (no newline yet) is left for the next call.
+    ``offset < 0`` starts at the first line boundary within the last ``backlog``
+    bytes. A missing file gives no events (offset 0, so a file created later
+    is read from its start); a file shorter than ``offset`` was replaced and is
+    read again from 0. A partial last line waits for its newline (so does a
+    line torn by a killed process, until the next one ends it); lines that are
+    not JSON objects are skipped. ``max_bytes`` caps one read (-1: no cap).
     """
     try:
         with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset < 0:
+                offset = max(0, size - backlog)
+                if offset:
+                    f.seek(offset - 1)
+                    if f.read(1) != b"\n":
+                        f.readline()  # drop the partial first line
+                    offset = f.tell()
+            elif offset > size:
+                offset = 0
             f.seek(offset)
-            data = f.read()
+            chunk = f.read(max_bytes)
     except FileNotFoundError:
+        return [], 0
+    except OSError:
         return [], offset
-    end = data.rfind(b"\n") + 1
-    events = []
-    for raw in data[:end].splitlines():
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    events: list[dict[str, Any]] = []
+    for line in chunk[: end + 1].splitlines():
+        line = line.strip()
+        if not line:
+            continue
         try:
-            events.append(json.loads(raw))
+            value = json.loads(line)
         except ValueError:
-            continue  # a torn line from a process killed mid-write
-    return events, offset + end
+            continue
+        if isinstance(value, dict):
+            events.append(value)
+    return events, offset + end + 1
 
 
 def follow_events(path: Path, poll: float = 0.2, stop: Any = None) -> Iterator[dict[str, Any]]:

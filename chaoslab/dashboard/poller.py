@@ -19,7 +19,6 @@ the render thread reads without locks.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -28,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from chaoslab.events import read_events as _read_events
 
 from .snapshot import to_snapshot
 
@@ -82,47 +83,9 @@ def describe_error(exc: BaseException) -> str:
 
 def read_events(path: str | os.PathLike[str], offset: int = -1, *,
                 backlog: int = BACKLOG_BYTES) -> tuple[list[dict[str, Any]], int]:
-    """Complete JSON lines of ``path`` after byte ``offset``, and the offset after the last one.
-
-    ``offset < 0`` starts at the first line boundary within the last ``backlog``
-    bytes. A missing file gives no events (offset 0, so a file created later
-    is read from its start); a file shorter than ``offset`` was replaced and is
-    read again from 0. A partial last line waits for its newline; lines that
-    are not JSON objects are skipped.
-    """
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if offset < 0:
-                offset = max(0, size - backlog)
-                if offset:
-                    f.seek(offset - 1)
-                    if f.read(1) != b"\n":
-                        f.readline()  # drop the partial first line
-                    offset = f.tell()
-            elif offset > size:
-                offset = 0
-            f.seek(offset)
-            chunk = f.read(MAX_READ_BYTES)
-    except FileNotFoundError:
-        return [], 0
-    except OSError:
-        return [], offset
-    end = chunk.rfind(b"\n")
-    if end < 0:
-        return [], offset
-    events: list[dict[str, Any]] = []
-    for line in chunk[: end + 1].splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            events.append(value)
-    return events, offset + end + 1
+    """:func:`chaoslab.events.read_events` as the dashboard wants it: a fresh view starts
+    with the recent backlog (``offset=-1``), and no poll reads more than MAX_READ_BYTES."""
+    return _read_events(path, offset, backlog=backlog, max_bytes=MAX_READ_BYTES)
 
 
 class Poller:

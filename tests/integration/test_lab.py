@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import time
 
-import pytest
 
 from chaoslab.lab.cluster import Cluster
 from chaoslab.testing import processes_of, wait_until_gone
