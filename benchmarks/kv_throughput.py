@@ -19,7 +19,8 @@ errors (a non-OK code, e.g. UNAVAILABLE) and timeouts (no reply in
 
 CPU seconds of every process (leader, followers, proxy, this load generator)
 are read from /proc over each measurement, so the report says where the time
-went, per operation.
+went, per operation. The disk's fdatasync latency is probed before and after
+the run: every flush of a node waits for one, so the figures move with it.
 
 Then, unless ``--no-baseline``, PySyncObj on 3 nodes, measured the way its own
 benchmark does (``benchmarks/pysyncobj_baseline.py``), and the ratio
@@ -42,14 +43,15 @@ from typing import Any
 
 import grpc
 
+from chaoslab.errors import LabError
 from chaoslab.lab.cluster import Cluster
 from chaoslab.lab.spec import HOST, ClusterSpec
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 from chaoslab.wire.streams import CHANNEL_OPTIONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pysyncobj_baseline  # noqa: E402  (a sibling script)
-from proxy_latency import MachineShare, proc_cpu_s  # noqa: E402
+import pysyncobj_baseline  # a sibling script (benchmarks/ is on sys.path)
+from proxy_latency import MachineShare, proc_cpu_s
 
 KEYS = 1000
 VALUE_BYTES = 16
@@ -113,7 +115,7 @@ class StreamConn:
         self.ready.set()
         try:
             return await asyncio.wait_for(waiter, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.waiters.pop(key, None)
             raise Timeout() from None
 
@@ -306,7 +308,7 @@ async def run_cluster(nodes: int, args: argparse.Namespace, home: Path, log) -> 
         if cpu_start is not None:
             try:
                 CLUSTER_CPU[0] += cluster_cpu(cluster) - cpu_start
-            except Exception:
+            except LabError:  # the supervisor is not answering; down() will say more
                 pass
         cluster.down()
     return results
@@ -324,6 +326,27 @@ def cluster_cpu(cluster: Cluster) -> float:
         except OSError:
             pass
     return total
+
+
+def fsync_probe(directory: Path, count: int = 300) -> tuple[float, float]:
+    """p50 and p99 (ms) of a 300-byte append + fdatasync in ``directory``, what a WAL save does.
+
+    A node's loop waits for this on every flush, so its figures move with the disk's.
+    """
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    times = []
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 300)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return times[len(times) // 2], times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
 
 
 # ---------------------------------------------------------------- report
@@ -368,7 +391,8 @@ def print_comparison(results: list[Result], base: pysyncobj_baseline.Baseline | 
           f"(p50 {pbest.pct(50):.0f} ms, p99 {pbest.pct(99):.0f} ms)"
           + (f"; unbatched at {base.unbatched.rate}/s: p50 {base.unbatched.pct(50):.2f} ms" if base.unbatched else ""))
     print(f"ratio chaoslab / PySyncObj, write throughput: {best.ops / pbest.commits_per_s:.2f}")
-    print(f"ratio chaoslab / PySyncObj, p50 latency at those rates: {best.pct(50) / 1e3 / pbest.pct(50):.2f}")
+    print(f"ratio chaoslab / PySyncObj, p50 latency, each at its highest rate (where PySyncObj's queue grows): "
+          f"{best.pct(50) / 1e3 / pbest.pct(50):.2f}")
     if base.unbatched:
         print(f"ratio chaoslab ({one.clients} client) / PySyncObj (unbatched, {base.unbatched.rate}/s), p50 latency: "
               f"{one.pct(50) / 1e3 / base.unbatched.pct(50):.2f}")
@@ -380,12 +404,14 @@ async def amain(args: argparse.Namespace) -> int:
     results: list[Result] = []
     failed = ""
     with tempfile.TemporaryDirectory(prefix="chaoslab-kvbench-") as tmp:
+        disk = [fsync_probe(Path(tmp))]
         for nodes in args.nodes:
             try:
                 results += await run_cluster(nodes, args, Path(tmp) / "home", print)
-            except Exception as exc:  # a cluster that does not come up or serve is a failure, reported
+            except Exception as exc:  # noqa: BLE001 (any failure of a cluster is reported, and the run goes on)
                 failed = f"{nodes} nodes: {type(exc).__name__}: {exc}"
                 print(f"  FAILED {failed}", file=sys.stderr)
+        disk.append(fsync_probe(Path(tmp)))
     base = None
     if args.baseline:
         print("  PySyncObj baseline ...")
@@ -403,6 +429,9 @@ async def amain(args: argparse.Namespace) -> int:
     print(f"processes outside this benchmark (its clusters and PySyncObj nodes excluded) used {others:.0%} of the "
           f"machine's CPU (hypervisor steal {steal:.0%})"
           + ("  -- figures are noisier than on an idle machine" if others > 0.05 else ""))
+    print(f"disk: a 300-byte append + fdatasync in {tempfile.gettempdir()} took p50 {disk[0][0]:.2f} ms, "
+          f"p99 {disk[0][1]:.2f} ms before the run and p50 {disk[1][0]:.2f} ms, p99 {disk[1][1]:.2f} ms after "
+          f"(every flush of a node waits for one)")
     print()
     if results:
         print_results(results, args)

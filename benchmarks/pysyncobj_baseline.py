@@ -39,7 +39,6 @@ import platform
 import shlex
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,7 +68,7 @@ def node_main(args: argparse.Namespace) -> int:
             self.applied = 0
 
         @replicated
-        def testMethod(self, value: str, call_time: float) -> float:  # noqa: N802 (PySyncObj's name)
+        def testMethod(self, value: str, call_time: float) -> float:  # PySyncObj's benchmark name
             self.applied += 1
             return call_time
 
@@ -90,7 +89,7 @@ def node_main(args: argparse.Namespace) -> int:
             error_kinds[str(err)] = error_kinds.get(str(err), 0) + 1
 
     deadline = time.time() + 30.0
-    while obj._getLeader() is None:  # noqa: SLF001 (what testobj.py does)
+    while obj._getLeader() is None:  # a private method, as testobj.py uses
         if time.time() > deadline:
             print(json.dumps({"error": "no leader within 30 s"}), flush=True)
             return 2
@@ -174,6 +173,7 @@ def run_rate(rate: int, nodes: int, duration: float, warmup: float, drain: float
     addrs = [f"{HOST}:{p}" for p in free_ports(nodes)]
     per_node = max(1, rate // nodes)
     procs: list[subprocess.Popen[bytes]] = []
+    logs = []
     result = RateResult(per_node * nodes, unbatched)
     workdir = Path(tempfile.mkdtemp(prefix=f"rate{rate}-", dir=tmp))
     try:
@@ -184,8 +184,9 @@ def run_rate(rate: int, nodes: int, duration: float, warmup: float, drain: float
                 cmd.append("--unbatched")
             if slices != 1:
                 cmd += ["--slices", str(slices)]
+            logs.append(open(workdir / f"node{i}.log", "wb"))  # noqa: SIM115 (closed in finally)
             procs.append(subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                          stderr=open(workdir / f"node{i}.log", "wb"), start_new_session=True))
+                                          stderr=logs[-1], start_new_session=True))
         limit = time.monotonic() + 30 + warmup + duration + drain + 15
         for i, p in enumerate(procs):
             try:
@@ -216,6 +217,8 @@ def run_rate(rate: int, nodes: int, duration: float, warmup: float, drain: float
                 except ProcessLookupError:
                     pass
                 p.wait()
+        for f in logs:
+            f.close()
     result.lat_ms.sort()
     return result
 
@@ -236,11 +239,11 @@ class Baseline:
 
 
 def pysyncobj_version() -> str | None:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("pysyncobj")
-    except Exception:
+    except PackageNotFoundError:
         return None
 
 
@@ -294,9 +297,9 @@ def code_state() -> str:
     repo = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True,
-                             timeout=5).stdout.strip()
+                             timeout=5, check=False).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=5).stdout.splitlines()
+                               capture_output=True, text=True, timeout=5, check=False).stdout.splitlines()
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
     if not sha:
