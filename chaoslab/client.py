@@ -23,6 +23,7 @@ import grpc
 
 from chaoslab.errors import LabError
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
+from chaoslab.wire.streams import CHANNEL_OPTIONS
 
 DEFAULT_TIMEOUT = 5.0
 _ATTEMPT_TIMEOUT = 1.0  # per try: a dead or paused node must not eat the whole deadline
@@ -100,7 +101,9 @@ class KVClient:
     def _stub(self, node: str) -> kv_pb2_grpc.KVStub:
         channel = self._channels.get(node)
         if channel is None:
-            channel = self._channels[node] = grpc.insecure_channel(self.addresses[node])
+            # The runtime's fast reconnects: with gRPC's default backoff (1 s and up), a
+            # channel to a restarted node can still be waiting when that node becomes leader.
+            channel = self._channels[node] = grpc.insecure_channel(self.addresses[node], options=CHANNEL_OPTIONS)
         return kv_pb2_grpc.KVStub(channel)
 
     def _candidates(self) -> list[str]:
@@ -119,6 +122,7 @@ class KVClient:
         backoff = _BACKOFF[0]
         while True:
             redirected = False
+            failed: set[str] = set()  # nodes that did not answer this round
             for node in self._candidates():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -130,6 +134,7 @@ class KVClient:
                     if not (exc.code() == grpc.StatusCode.UNAVAILABLE and "refused" in (exc.details() or "").lower()):
                         unknown = unknown or write
                     last_error = f"{node}: {exc.code().name.lower()}"
+                    failed.add(node)
                     if self._leader == node:
                         self._leader = None
                     continue
@@ -138,10 +143,10 @@ class KVClient:
                         unknown = unknown or write
                     last_error = f"{node}: {reply.error or kv_pb2.KVCode.Name(reply.code).lower()}"
                     hint = reply.leader_hint
-                    if hint and hint in self.addresses and hint != node:
+                    if hint and hint in self.addresses and hint != node and hint not in failed:
                         self._leader = hint
                         redirected = True
-                        break  # go straight to the hinted leader
+                        break  # go straight to the hinted leader (a stale hint waits for the backoff)
                     continue
                 self._leader = node
                 if reply.code == kv_pb2.KV_CODE_BAD_REQUEST:

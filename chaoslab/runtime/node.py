@@ -65,6 +65,7 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self._seq = 0
         self._timer: asyncio.TimerHandle | None = None
         self._unflushed: list[Output] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._waiting: dict[int, asyncio.Future[Any]] = {}  # client request id -> its reply
         self._request_ids = itertools.count(1)
         self.messages_in = 0
@@ -78,17 +79,28 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
     # -- driving the core -------------------------------------------------
 
     def _handle(self, out: Output) -> None:
-        """Queue a step's output; all outputs of one loop iteration are flushed together,
-        so a burst of client requests costs one fsync, not one each."""
-        if not self._unflushed:
-            self.loop.call_soon(self._flush)
+        """Queue a step's output for the flusher, which acts on everything queued since its
+        last round at once: a burst of client requests costs one fsync, not one each."""
         self._unflushed.append(out)
+        if self._flusher is None:
+            self._flusher = self.loop.create_task(self._flush())
         self._arm_timer()
 
-    def _flush(self) -> None:
-        batch, self._unflushed = self._unflushed, []
-        # The contract's order, for the whole batch: persist, then send and reply, then record.
-        self.storage.save([out.persist for out in batch if out.persist is not None])
+    async def _flush(self) -> None:
+        """Group commit. The fsync runs on a thread, so the loop keeps taking inputs meanwhile;
+        those queue up for the next round, and nothing of a round leaves before its fsync."""
+        try:
+            while self._unflushed:
+                batch, self._unflushed = self._unflushed, []
+                persists = [out.persist for out in batch if out.persist is not None]
+                if persists:
+                    await asyncio.to_thread(self.storage.save, persists)
+                self._deliver(batch)
+        finally:
+            self._flusher = None
+
+    def _deliver(self, batch: list[Output]) -> None:
+        """The contract's order after persisting: send and reply, then record events."""
         for out in batch:
             for dst, message in out.messages:
                 stream = self.peers.get(dst)
@@ -159,6 +171,8 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         return status
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher  # what the core decided must still reach the disk
         if self._timer is not None:
             self._timer.cancel()
         await asyncio.gather(*(s.close() for s in self.peers.values()))
