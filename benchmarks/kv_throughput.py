@@ -39,6 +39,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _common import machine_facts, percentile  # benchmarks/ is on sys.path
 from typing import Any
 
 import grpc
@@ -217,10 +219,7 @@ class Result:
         return self.stats.ok / self.seconds
 
     def pct(self, p: float) -> float:
-        lat = self.stats.lat_us
-        if not lat:
-            return float("nan")
-        return lat[min(len(lat) - 1, round(p / 100 * (len(lat) - 1)))]
+        return percentile(self.stats.lat_us, p)
 
 
 class Processes:
@@ -424,7 +423,7 @@ async def amain(args: argparse.Namespace) -> int:
     t = os.times()
     others, steal = share.others(CLUSTER_CPU[0] + t.children_user + t.children_system)
     print()
-    for line in pysyncobj_baseline.machine_facts():
+    for line in machine_facts(f"code: {pysyncobj_baseline.code_state()}", f"pysyncobj {pysyncobj_baseline.pysyncobj_version() or 'not installed'}"):
         print(line)
     print(f"processes outside this benchmark (its clusters and PySyncObj nodes excluded) used {others:.0%} of the "
           f"machine's CPU (hypervisor steal {steal:.0%})"

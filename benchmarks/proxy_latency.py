@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import shlex
 import signal
 import socket
 import subprocess
@@ -36,6 +34,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _common import machine_facts, percentile  # benchmarks/ is on sys.path
 
 import grpc
 
@@ -127,10 +127,7 @@ class LatencyResult:
     lat_us: list[float]  # sorted
 
     def pct(self, p: float) -> float:
-        if not self.lat_us:
-            return float("nan")
-        k = min(len(self.lat_us) - 1, max(0, round(p / 100 * (len(self.lat_us) - 1))))
-        return self.lat_us[k]
+        return percentile(self.lat_us, p)
 
 
 async def paced(name: str, stream: OutboundStream, sink: Sink, tag: int, count: int, rate: float) -> LatencyResult:
@@ -269,29 +266,11 @@ class MachineShare:
         return max(0.0, other / capacity), (steal - self.steal0) / capacity
 
 
-def machine_facts() -> list[str]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [
-        f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}",
-        f"machine: nproc={nproc} ({model or platform.machine()}), {platform.system()} {platform.release()}",
-        f"python {platform.python_version()} ({platform.python_implementation()}), grpcio {grpc.__version__}, "
-        f"asyncio default loop",
-    ]
-
-
 def print_report(args: argparse.Namespace, lat: list[LatencyResult], delay: LatencyResult | None,
                  thr: list[ThroughputResult], seconds: float, others: tuple[float, float]) -> None:
     print()
     print("chaoslab proxy benchmark: direct hop vs through the fault proxy (127.0.0.1, gRPC Peer.Send streams)")
-    for line in machine_facts():
+    for line in machine_facts("asyncio default loop"):
         print(line)
     print(f"other processes used {others[0]:.0%} of the machine's CPU during the run (hypervisor steal {others[1]:.0%})"
           + ("  -- figures are noisier than on an idle machine" if others[0] > 0.10 else ""))

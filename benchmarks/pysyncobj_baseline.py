@@ -35,8 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shlex
 import signal
 import socket
 import subprocess
@@ -45,6 +43,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _common import machine_facts, percentile  # benchmarks/ is on sys.path
 
 HOST = "127.0.0.1"
 PASS_SHARE = 0.9  # benchmarks.py: a rate passes when >= 90 % of calls succeed
@@ -151,9 +151,7 @@ class RateResult:
         return self.success / self.seconds if self.seconds else 0.0
 
     def pct(self, p: float) -> float:
-        if not self.lat_ms:
-            return float("nan")
-        return self.lat_ms[min(len(self.lat_ms) - 1, round(p / 100 * (len(self.lat_ms) - 1)))]
+        return percentile(self.lat_ms, p)
 
 
 def free_ports(n: int) -> list[int]:
@@ -307,23 +305,6 @@ def code_state() -> str:
     return f"commit {sha}" + (f" + uncommitted changes in {len(dirty)} tracked files" if dirty else "")
 
 
-def machine_facts() -> list[str]:
-    import grpc
-
-    nproc = len(os.sched_getaffinity(0))
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return [
-        f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}",
-        f"code: {code_state()}",
-        f"machine: nproc={nproc} ({model or platform.machine()}), {platform.system()} {platform.release()}",
-        f"python {platform.python_version()}, grpcio {grpc.__version__}, pysyncobj {pysyncobj_version() or 'not installed'}",
-    ]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run (one rate, ~10 s)")
@@ -346,7 +327,7 @@ def main() -> int:
         if args.duration is None:
             args.duration = 6.0
         return node_main(args)
-    for line in machine_facts():
+    for line in machine_facts(f"code: {code_state()}", f"pysyncobj {pysyncobj_version() or 'not installed'}"):
         print(line)
     rates = [int(x) for x in args.rates.split(",")] if args.rates else ([8000] if args.quick else None)
     duration = args.duration or (2.0 if args.quick else 6.0)
