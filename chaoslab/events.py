@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +78,3 @@ def read_events(path: str | os.PathLike[str], offset: int = 0, *, backlog: int =
         if isinstance(value, dict):
             events.append(value)
     return events, offset + end + 1
-
-
-def follow_events(path: Path, poll: float = 0.2, stop: Any = None) -> Iterator[dict[str, Any]]:
-    """Yield events as they are appended, until ``stop()`` returns true."""
-    offset = 0
-    while True:
-        events, offset = read_events(path, offset)
-        yield from events
-        if stop is not None and stop():
-            return
-        time.sleep(poll)

@@ -79,9 +79,10 @@ class Algorithm(Protocol):
         """The earliest time at which :meth:`tick` has something to do."""
         ...
 
-    def status(self, now: float) -> dict[str, Any]:
+    def status(self, now: float, log_tail: int = 0) -> dict[str, Any]:
         """A JSON-able snapshot shaped like ``chaoslab.v1.NodeStatus``: keys ``role``,
-        ``term``, ``leader``, ``last_heard_s`` and the algorithm's detail (e.g. ``raft``)."""
+        ``term``, ``leader``, ``last_heard_s`` and the algorithm's detail (e.g. ``raft``),
+        with up to ``log_tail`` trailing log entries where the algorithm has a log."""
         ...
 
 

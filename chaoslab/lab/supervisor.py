@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -78,7 +78,6 @@ class Child:
 class NodeHandle(Child):
     channel: grpc.aio.Channel | None = None
     stub: node_pb2_grpc.NodeStub | None = None
-    last_status: node_pb2.NodeStatus | None = field(default=None, repr=False)
 
 
 class Supervisor(control_pb2_grpc.ControlServicer):
@@ -198,7 +197,6 @@ class Supervisor(control_pb2_grpc.ControlServicer):
             node.state = "up"
             info.state = "up"
         node.answered = True
-        node.last_status = status
         info.status.CopyFrom(status)
         return info
 

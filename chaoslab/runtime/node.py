@@ -160,8 +160,7 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
 
     async def Status(self, request: node_pb2.StatusRequest, context: grpc.aio.ServicerContext) -> node_pb2.NodeStatus:
         now = self.loop.time()
-        snapshot = self.core.status(now, log_tail=request.log_tail) if request.log_tail else self.core.status(now)
-        status = json_format.ParseDict(snapshot, node_pb2.NodeStatus())
+        status = json_format.ParseDict(self.core.status(now, log_tail=request.log_tail), node_pb2.NodeStatus())
         status.id = self.node_id
         status.algorithm = self.spec.algorithm
         status.pid = os.getpid()
