@@ -69,33 +69,38 @@ class Timeout(Exception):
 
 
 class StreamConn:
-    """One ``KV.Stream`` call: requests written by one writer task, replies matched by (client_id, seq)."""
+    """One ``KV.Stream`` call: what clients queued goes out as one ``KVBatch`` per write; replies are
+    matched by (client_id, seq)."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.call = kv_pb2_grpc.KVStub(channel).Stream()
         self.waiters: dict[tuple[str, int], asyncio.Future[kv_pb2.KVReply]] = {}
-        self.queue: collections.deque[kv_pb2.KVRequest] = collections.deque()
+        self.queue: list[kv_pb2.KVRequest] = []
         self.ready = asyncio.Event()
         self.broken: BaseException | None = None
+        self.deadlines: collections.deque[tuple[float, tuple[str, int], asyncio.Future[kv_pb2.KVReply]]] = collections.deque()
+        self.sweeper: asyncio.Task[None] | None = None
         self.tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read())]
 
     async def _write(self) -> None:
-        # grpc.aio allows one write in flight per call, so all clients' requests go through here.
+        # grpc.aio allows one write in flight per call; whatever queued meanwhile rides the next one.
         try:
             while True:
-                while self.queue:
-                    await self.call.write(self.queue.popleft())
-                self.ready.clear()
                 await self.ready.wait()
+                self.ready.clear()
+                batch, self.queue = self.queue, []
+                if batch:
+                    await self.call.write(kv_pb2.KVBatch(requests=batch))
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
             self._fail(exc)
 
     async def _read(self) -> None:
         try:
-            async for reply in self.call:
-                waiter = self.waiters.pop((reply.client_id, reply.seq), None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(reply)
+            async for batch in self.call:
+                for reply in batch.replies:
+                    waiter = self.waiters.pop((reply.client_id, reply.seq), None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(reply)
             self._fail(ConnectionError("the server ended the stream"))
         except grpc.aio.AioRpcError as exc:
             self._fail(exc)
@@ -113,16 +118,30 @@ class StreamConn:
         key = (req.client_id, req.seq)
         waiter = asyncio.get_running_loop().create_future()
         self.waiters[key] = waiter
+        self.deadlines.append((time.monotonic() + timeout, key, waiter))
         self.queue.append(req)
         self.ready.set()
-        try:
-            return await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            self.waiters.pop(key, None)
-            raise Timeout() from None
+        if self.sweeper is None:
+            self.sweeper = asyncio.create_task(self._sweep(timeout))
+        return await waiter
+
+    async def _sweep(self, timeout: float) -> None:
+        """Time out requests in send order: one timer for all, not a wait_for (and its timer) each."""
+        while True:
+            await asyncio.sleep(timeout / 10)
+            now = time.monotonic()
+            while self.deadlines and self.deadlines[0][0] <= now:
+                _, key, waiter = self.deadlines.popleft()
+                if not waiter.done():
+                    self.waiters.pop(key, None)
+                    waiter.set_exception(Timeout())
+            while self.deadlines and self.deadlines[0][2].done():  # answered: forget them cheaply
+                self.deadlines.popleft()
 
     async def close(self) -> None:
         self.call.cancel()
+        if self.sweeper is not None:
+            self.tasks.append(self.sweeper)
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -75,6 +75,11 @@ class Algorithm(Protocol):
         comes back in ``Output.replies`` under ``request_id``, now or from a later input."""
         ...
 
+    def request_many(self, requests: list[tuple[int, Any]], now: float) -> Output:
+        """Several ``(request_id, command)`` at once, as one input (drivers use this for a
+        burst of client requests: one output for all, not one each)."""
+        ...
+
     def next_deadline(self) -> float:
         """The earliest time at which :meth:`tick` has something to do."""
         ...

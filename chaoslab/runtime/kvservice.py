@@ -1,16 +1,20 @@
 """The client key-value API of a raft node (``chaoslab.v1.KV``).
 
-Each request becomes a call to the core's ``request``; the reply comes back
-through the node's flush (after the step's state is durable) and resolves the
-waiting call. A request that is not answered within its deadline is reported
-as UNAVAILABLE with "outcome unknown": the core may still apply it, which is
-why clients retry with the same (client_id, seq).
+Requests go to the core through the node's ``submit``; each result comes back
+through a callback once the step that produced it is durable (the node's
+flush). Nothing here waits per request: a batch of requests shares one
+deadline timer, and replies that become ready in the same loop turn leave in
+one ``KVReplyBatch``, so a busy stream pays gRPC's per-message cost per batch.
+
+A request not answered by its deadline is answered UNAVAILABLE with "outcome
+unknown": the core may still apply it, which is why clients retry with the
+same (client_id, seq).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -19,26 +23,86 @@ from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 
 DEFAULT_DEADLINE = 5.0  # when the client sent none
+_MARGIN = 0.05  # answer a unary call this much before its gRPC deadline, so the reply still arrives
+
+Submit = Callable[[list[KVCommand], Callable[[int, Any], None]], list[int]]
+Answer = Callable[[kv_pb2.KVReply], Any]
+
+
+_OPS = {int(op): op for op in KVOp}
 
 
 def command_of(request: kv_pb2.KVRequest) -> KVCommand:
-    return KVCommand(
-        op=KVOp(request.op),
-        key=request.key,
-        value=request.value,
-        expected=request.expected,
-        expect_absent=request.expect_absent,
-        client_id=request.client_id,
-        seq=request.seq,
-    )
+    r = request
+    return KVCommand(_OPS[r.op], r.key, r.value, r.expected, r.expect_absent, r.client_id, r.seq)
+
+
+class _Batch:
+    """Requests submitted together: answered one by one as results come, the rest at the deadline."""
+
+    __slots__ = ("service", "answer", "pending", "timer")
+
+    def __init__(self, service: KVService, answer: Answer) -> None:
+        self.service = service
+        self.answer = answer
+        self.pending: dict[int, kv_pb2.KVRequest] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    def on_result(self, request_id: int, result: KVResult) -> None:
+        request = self.pending.pop(request_id, None)
+        if request is None:
+            return  # already answered at the deadline
+        self.answer(self.service.reply(request, result))
+        if not self.pending and self.timer is not None:
+            self.timer.cancel()
+
+    def expire(self) -> None:
+        late = KVResult(KVCode.UNAVAILABLE, error="not answered in time; outcome unknown")
+        for request_id, request in self.pending.items():
+            self.service.abandon(request_id)
+            self.answer(self.service.reply(request, late))
+        self.pending.clear()
+
+
+class _Outbox:
+    """Replies gathered for one stream; the stream sends all that are ready as one message."""
+
+    def __init__(self) -> None:
+        self.replies: list[kv_pb2.KVReply] = []
+        self.outstanding = 0  # requests received and not yet answered
+        self.closed = False  # the client sent its last batch
+        self._ready = asyncio.Event()
+
+    def expect(self, n: int) -> None:
+        self.outstanding += n
+
+    def put(self, reply: kv_pb2.KVReply) -> None:
+        self.replies.append(reply)
+        self.outstanding -= 1
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    @property
+    def finished(self) -> bool:
+        return self.closed and self.outstanding <= 0 and not self.replies
+
+    async def take(self) -> list[kv_pb2.KVReply]:
+        await self._ready.wait()
+        self._ready.clear()
+        replies, self.replies = self.replies, []
+        return replies
 
 
 class KVService(kv_pb2_grpc.KVServicer):
-    def __init__(self, submit: Callable[[KVCommand], asyncio.Future[KVResult]], address_of: Callable[[str], str]) -> None:
+    def __init__(self, submit: Submit, abandon: Callable[[int], None], address_of: Callable[[str], str]) -> None:
         self._submit = submit
+        self.abandon = abandon
         self._address_of = address_of
 
-    def _reply(self, request: kv_pb2.KVRequest, result: KVResult) -> kv_pb2.KVReply:
+    def reply(self, request: kv_pb2.KVRequest, result: KVResult) -> kv_pb2.KVReply:
         return kv_pb2.KVReply(
             code=int(result.code),
             value=result.value,
@@ -50,42 +114,46 @@ class KVService(kv_pb2_grpc.KVServicer):
             seq=request.seq,
         )
 
-    async def _answer(self, request: kv_pb2.KVRequest, deadline: float) -> kv_pb2.KVReply:
-        if request.op not in KVOp._value2member_map_ or not request.key:
-            return kv_pb2.KVReply(code=int(KVCode.BAD_REQUEST), error="a request needs an op and a key",
-                                  client_id=request.client_id, seq=request.seq)
-        waiter = self._submit(command_of(request))
-        try:
-            result = await asyncio.wait_for(asyncio.shield(waiter), timeout=deadline)
-        except asyncio.TimeoutError:
-            result = KVResult(KVCode.UNAVAILABLE, error="not answered in time; outcome unknown")
-        return self._reply(request, result)
+    def submit_all(self, requests: Iterable[kv_pb2.KVRequest], deadline: float, answer: Answer) -> None:
+        """Hand requests to the core; ``answer`` gets exactly one reply for each, by ``deadline`` seconds."""
+        batch = _Batch(self, answer)
+        valid: list[kv_pb2.KVRequest] = []
+        for request in requests:
+            if request.op in _OPS and request.key:
+                valid.append(request)
+            else:
+                answer(kv_pb2.KVReply(code=int(KVCode.BAD_REQUEST), error="a request needs an op and a key",
+                                      client_id=request.client_id, seq=request.seq))
+        if valid:
+            ids = self._submit([command_of(r) for r in valid], batch.on_result)
+            batch.pending.update(zip(ids, valid))
+            batch.timer = asyncio.get_running_loop().call_later(deadline, batch.expire)
 
     async def Execute(self, request: kv_pb2.KVRequest, context: grpc.aio.ServicerContext) -> kv_pb2.KVReply:
         remaining = context.time_remaining()
-        deadline = DEFAULT_DEADLINE if remaining is None else max(0.0, remaining - 0.05)
-        return await self._answer(request, deadline)
+        deadline = DEFAULT_DEADLINE if remaining is None else max(0.0, remaining - _MARGIN)
+        reply: asyncio.Future[kv_pb2.KVReply] = asyncio.get_running_loop().create_future()
+        # The call may be cancelled (client gone) before its answer comes: then nobody wants it.
+        self.submit_all([request], deadline, lambda r: reply.done() or reply.set_result(r))
+        return await reply
 
-    async def Stream(self, request_iterator: AsyncIterator[kv_pb2.KVRequest], context: grpc.aio.ServicerContext) -> AsyncIterator[kv_pb2.KVReply]:
-        """Pipelined requests: each is answered as soon as it can be, in any order."""
-        replies: asyncio.Queue[kv_pb2.KVReply | None] = asyncio.Queue()
-        pending: set[asyncio.Task[Any]] = set()
-
-        async def answer(request: kv_pb2.KVRequest) -> None:
-            await replies.put(await self._answer(request, DEFAULT_DEADLINE))
+    async def Stream(self, request_iterator: AsyncIterator[kv_pb2.KVBatch], context: grpc.aio.ServicerContext) -> AsyncIterator[kv_pb2.KVReplyBatch]:
+        """Pipelined batches: each request is answered as soon as it can be, in any order."""
+        outbox = _Outbox()
 
         async def read_all() -> None:
-            async for request in request_iterator:
-                task = asyncio.get_running_loop().create_task(answer(request))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            while pending:
-                await asyncio.gather(*list(pending))
-            await replies.put(None)
+            try:
+                async for batch in request_iterator:
+                    outbox.expect(len(batch.requests))
+                    self.submit_all(batch.requests, DEFAULT_DEADLINE, outbox.put)
+            finally:
+                outbox.close()
 
         reader = asyncio.get_running_loop().create_task(read_all())
         try:
-            while (reply := await replies.get()) is not None:
-                yield reply
+            while not outbox.finished:
+                replies = await outbox.take()
+                if replies:
+                    yield kv_pb2.KVReplyBatch(replies=replies)
         finally:
             reader.cancel()

@@ -19,6 +19,7 @@ import os
 import random
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self._timer: asyncio.TimerHandle | None = None
         self._unflushed: list[Output] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._waiting: dict[int, asyncio.Future[Any]] = {}  # client request id -> its reply
+        self._waiting: dict[int, Callable[[int, Any], None]] = {}  # client request id -> who wants its result
         self._request_ids = itertools.count(1)
         self.messages_in = 0
         self.messages_out = 0
@@ -110,9 +111,9 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
                 self.messages_out += 1
                 stream.send(self.codec.encode(self.node_id, dst, message, self._seq))
             for request_id, result in out.replies:
-                waiter = self._waiting.pop(request_id, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(result)
+                on_result = self._waiting.pop(request_id, None)
+                if on_result is not None:
+                    on_result(request_id, result)
         for out in batch:
             for event in out.events:
                 self.events.emit(event.kind, **event.data)
@@ -121,7 +122,10 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
     def _arm_timer(self) -> None:
         deadline = self.core.next_deadline()
         if self._timer is not None:
-            if self._timer.when() == deadline:
+            # A tick before the deadline is harmless (the core checks its own deadlines and
+            # we re-arm after it), so a timer already due by then stays: a leader taking a
+            # burst of requests would otherwise re-arm once per request.
+            if self._timer.when() <= deadline:
                 return
             self._timer.cancel()
         self._timer = self.loop.call_at(deadline, self._on_timer)
@@ -143,14 +147,19 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
     async def Send(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> peer_pb2.PeerAck:
         return await consume(request_iterator, self._on_envelope)
 
-    def submit(self, command: Any) -> asyncio.Future[Any]:
-        """Hand a client command to the core; the future resolves with its result."""
-        request_id = next(self._request_ids)
-        waiter: asyncio.Future[Any] = self.loop.create_future()
-        self._waiting[request_id] = waiter
-        waiter.add_done_callback(lambda _: self._waiting.pop(request_id, None))
-        self._handle(self.core.request(request_id, command, self.loop.time()))
-        return waiter
+    def submit(self, commands: list[Any], on_result: Callable[[int, Any], None]) -> list[int]:
+        """Hand client commands to the core as one input; ``on_result(request_id, result)`` is
+        called once for each, when its result is durable (never from inside this call).
+        Returns their request ids, in order."""
+        ids = [next(self._request_ids) for _ in commands]
+        for request_id in ids:
+            self._waiting[request_id] = on_result
+        self._handle(self.core.request_many(list(zip(ids, commands)), self.loop.time()))
+        return ids
+
+    def abandon(self, request_id: int) -> None:
+        """Nobody waits for this request any more (the core may still carry it out)."""
+        self._waiting.pop(request_id, None)
 
     def client_address(self, node_id: str) -> str:
         try:
@@ -186,7 +195,7 @@ async def serve(run: RunDir, node_id: str, incarnation: int) -> int:
     peer_pb2_grpc.add_PeerServicer_to_server(node, server)
     node_pb2_grpc.add_NodeServicer_to_server(node, server)
     if hasattr(node.core, "request"):
-        kv_pb2_grpc.add_KVServicer_to_server(KVService(node.submit, node.client_address), server)
+        kv_pb2_grpc.add_KVServicer_to_server(KVService(node.submit, node.abandon, node.client_address), server)
     error = bind_all(server, [f"{HOST}:{address.port}"])
     if error:
         print(error, file=sys.stderr)

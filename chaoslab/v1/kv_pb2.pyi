@@ -1,6 +1,8 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -72,3 +74,15 @@ class KVReply(_message.Message):
     client_id: str
     seq: int
     def __init__(self, code: _Optional[_Union[KVCode, str]] = ..., value: _Optional[str] = ..., leader_hint: _Optional[str] = ..., leader_address: _Optional[str] = ..., index: _Optional[int] = ..., error: _Optional[str] = ..., client_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+
+class KVBatch(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[KVRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[KVRequest, _Mapping]]] = ...) -> None: ...
+
+class KVReplyBatch(_message.Message):
+    __slots__ = ("replies",)
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    replies: _containers.RepeatedCompositeFieldContainer[KVReply]
+    def __init__(self, replies: _Optional[_Iterable[_Union[KVReply, _Mapping]]] = ...) -> None: ...

@@ -41,8 +41,8 @@ class KVStub:
                 _registered_method=True)
         self.Stream = channel.stream_stream(
                 '/chaoslab.v1.KV/Stream',
-                request_serializer=chaoslab_dot_v1_dot_kv__pb2.KVRequest.SerializeToString,
-                response_deserializer=chaoslab_dot_v1_dot_kv__pb2.KVReply.FromString,
+                request_serializer=chaoslab_dot_v1_dot_kv__pb2.KVBatch.SerializeToString,
+                response_deserializer=chaoslab_dot_v1_dot_kv__pb2.KVReplyBatch.FromString,
                 _registered_method=True)
 
 
@@ -56,7 +56,9 @@ class KVServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Stream(self, request_iterator, context):
-        """Pipelined: replies come back in any order, matched by (client_id, seq).
+        """Pipelined and batched: requests may arrive in any grouping; replies come
+        back in any order and grouping, matched by (client_id, seq). A request not
+        answered within 5 s is answered UNAVAILABLE (outcome unknown for writes).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,8 +74,8 @@ def add_KVServicer_to_server(servicer, server):
             ),
             'Stream': grpc.stream_stream_rpc_method_handler(
                     servicer.Stream,
-                    request_deserializer=chaoslab_dot_v1_dot_kv__pb2.KVRequest.FromString,
-                    response_serializer=chaoslab_dot_v1_dot_kv__pb2.KVReply.SerializeToString,
+                    request_deserializer=chaoslab_dot_v1_dot_kv__pb2.KVBatch.FromString,
+                    response_serializer=chaoslab_dot_v1_dot_kv__pb2.KVReplyBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -128,8 +130,8 @@ class KV:
             request_iterator,
             target,
             '/chaoslab.v1.KV/Stream',
-            chaoslab_dot_v1_dot_kv__pb2.KVRequest.SerializeToString,
-            chaoslab_dot_v1_dot_kv__pb2.KVReply.FromString,
+            chaoslab_dot_v1_dot_kv__pb2.KVBatch.SerializeToString,
+            chaoslab_dot_v1_dot_kv__pb2.KVReplyBatch.FromString,
             options,
             channel_credentials,
             insecure,

@@ -4,6 +4,10 @@ Each body type in ``Envelope``'s ``body`` oneof has a dataclass of the same
 name in an algorithm's ``messages`` module. Conversion walks dataclass fields
 and the protobuf descriptor together, so neither side needs hand-written
 mapping code, and a mismatch fails loudly at registration time.
+
+Each class's conversion is planned once into a :class:`_Plan`; the per-message
+work is then a getattr/setattr per field (``attrgetter`` on the way in). Every
+log entry crosses this code on every follower, so it is on the write path.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any
 
 from chaoslab.v1 import peer_pb2
@@ -19,13 +24,43 @@ _BODY = peer_pb2.Envelope.DESCRIPTOR.oneofs_by_name["body"]
 _FIELD_BY_TYPE_NAME = {f.message_type.name: f.name for f in _BODY.fields}
 
 
+class _Plan:
+    """How one dataclass maps onto its protobuf message, field by field."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        desc = getattr(peer_pb2, cls.__name__).DESCRIPTOR
+        hints = typing.get_type_hints(cls)
+        self.names: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(cls))
+        self.get = attrgetter(*self.names) if len(self.names) > 1 else (lambda pb, _n=self.names[0]: (getattr(pb, _n),))
+        self.scalars: list[str] = []  # set as they are (enums included: an IntEnum is an int)
+        self.repeated_scalars: list[tuple[int, str]] = []
+        self.enums: list[tuple[int, typing.Callable[[int], Any], bool]] = []  # (position, to enum, repeated), on decode
+        self.nested: list[tuple[int, str, type, bool]] = []  # (position, name, dataclass, repeated)
+        for pos, name in enumerate(self.names):
+            if name not in desc.fields_by_name:
+                raise TypeError(f"{cls.__name__}.{name} is not in the proto message")
+            hint = hints[name]
+            repeated = desc.fields_by_name[name].is_repeated
+            inner = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+            if dataclasses.is_dataclass(inner):
+                self.nested.append((pos, name, inner, repeated))  # type: ignore[arg-type]
+            else:
+                if _is_enum(inner):
+                    self.enums.append((pos, _enum_of(inner), repeated))
+                if repeated:
+                    self.repeated_scalars.append((pos, name))
+                else:
+                    self.scalars.append(name)
+
+
 class Codec:
     """Encodes and decodes one algorithm's message types."""
 
     def __init__(self, message_types: typing.Iterable[type]) -> None:
         self._field_by_type: dict[type, str] = {}
         self._type_by_field: dict[str, type] = {}
-        self._plans: dict[type, list[tuple[str, bool, type | None]]] = {}
+        self._plans: dict[type, _Plan] = {}
         for cls in message_types:
             try:
                 name = _FIELD_BY_TYPE_NAME[cls.__name__]
@@ -36,23 +71,11 @@ class Codec:
             self._learn(cls)
 
     def _learn(self, cls: type) -> None:
-        """Plan each field's conversion once: scalar, enum, nested dataclass, or lists of them."""
         if cls in self._plans:
             return
-        desc = getattr(peer_pb2, cls.__name__).DESCRIPTOR
-        hints = typing.get_type_hints(cls)
-        plan: list[tuple[str, bool, type | None]] = []
-        for f in dataclasses.fields(cls):
-            if f.name not in desc.fields_by_name:
-                raise TypeError(f"{cls.__name__}.{f.name} is not in the proto message")
-            hint = hints[f.name]
-            inner = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
-            convert = inner if dataclasses.is_dataclass(inner) or _is_enum(inner) else None
-            plan.append((f.name, desc.fields_by_name[f.name].is_repeated, convert))
-        self._plans[cls] = plan
-        for _, _, inner in plan:
-            if inner is not None and dataclasses.is_dataclass(inner):
-                self._learn(inner)
+        plan = self._plans[cls] = _Plan(cls)
+        for _, _, inner, _ in plan.nested:
+            self._learn(inner)
 
     def encode(self, src: str, dst: str, message: Any, seq: int = 0) -> peer_pb2.Envelope:
         env = peer_pb2.Envelope(src=src, dst=dst, seq=seq, trace_id=f"{src}-{seq}")
@@ -61,19 +84,21 @@ class Codec:
         return env
 
     def _fill(self, pb: Any, obj: Any) -> None:
-        for name, repeated, inner in self._plans[type(obj)]:
+        plan = self._plans[type(obj)]
+        for name in plan.scalars:
             value = getattr(obj, name)
-            if inner is not None and dataclasses.is_dataclass(inner):
-                if repeated:
-                    target = getattr(pb, name)
-                    for item in value:
-                        self._fill(target.add(), item)
-                elif value is not None:
-                    self._fill(getattr(pb, name), value)
-            elif repeated:
-                getattr(pb, name).extend(value)
-            elif value is not None:
+            if value is not None:
                 setattr(pb, name, value)
+        for _, name in plan.repeated_scalars:
+            getattr(pb, name).extend(getattr(obj, name))
+        for _, name, _, repeated in plan.nested:
+            value = getattr(obj, name)
+            if repeated:
+                target = getattr(pb, name)
+                for item in value:
+                    self._fill(target.add(), item)
+            elif value is not None:
+                self._fill(getattr(pb, name), value)
 
     def decode(self, env: peer_pb2.Envelope) -> Any:
         """The dataclass inside ``env``; ``None`` for a body this algorithm does not know."""
@@ -81,19 +106,26 @@ class Codec:
         cls = self._type_by_field.get(name) if name else None
         if cls is None:
             return None
-        return self._build(cls, getattr(env, name))
+        return self._build(self._plans[cls], getattr(env, name))
 
-    def _build(self, cls: type, pb: Any) -> Any:
-        kwargs: dict[str, Any] = {}
-        for name, repeated, inner in self._plans[cls]:
-            value = getattr(pb, name)
-            if inner is None:
-                kwargs[name] = list(value) if repeated else value
-            elif dataclasses.is_dataclass(inner):
-                kwargs[name] = [self._build(inner, v) for v in value] if repeated else self._build(inner, value)
-            else:  # an enum
-                kwargs[name] = [inner(v) for v in value] if repeated else inner(value)
-        return cls(**kwargs)
+    def _build(self, plan: _Plan, pb: Any) -> Any:
+        values = plan.get(pb)
+        if plan.nested or plan.enums or plan.repeated_scalars:
+            values = list(values)
+            for pos, _ in plan.repeated_scalars:
+                values[pos] = list(values[pos])
+            for pos, enum, repeated in plan.enums:
+                values[pos] = [enum(v) for v in values[pos]] if repeated else enum(values[pos])
+            for pos, _, inner, repeated in plan.nested:
+                sub = self._plans[inner]
+                values[pos] = [self._build(sub, v) for v in values[pos]] if repeated else self._build(sub, values[pos])
+        return plan.cls(*values)
+
+
+def _enum_of(enum: type[IntEnum]) -> typing.Callable[[int], Any]:
+    """``enum(v)`` with a dict lookup first (the call costs more than the field's whole decode)."""
+    members = enum._value2member_map_
+    return lambda v: members[v] if v in members else enum(v)
 
 
 def _is_enum(tp: Any) -> bool:

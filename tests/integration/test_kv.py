@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import pytest
 
 from chaoslab.client import KVClient, NotAcknowledged
 from chaoslab.events import read_events
+from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 
 
 def write_many(cluster, count: int, prefix: str, clients: int = 8) -> dict[str, str]:
@@ -60,6 +63,29 @@ class TestBasics:
         assert {p.peer for p in leader.status.raft.progress} == set(c.node_ids) - {leader.id}
         assert all(p.match_index >= last for p in leader.status.raft.progress)
         assert len(leader.status.raft.log_tail) == 5
+
+
+    def test_stream_answers_every_request_of_every_batch(self, chaoslab_clusters):
+        """KV.Stream: batches in, every request answered once (matched by client id and seq), a bad
+        request refused on its own; the reply stream ends once the client is done and all are answered."""
+        c = chaoslab_clusters.up("raft", nodes=3, seed=23)
+        leader = c.wait_for_leader()
+        spec = ClusterSpec.load(c.run.cluster)
+        puts = [kv_pb2.KVRequest(client_id=f"s{i % 7}", seq=i // 7 + 1, op=kv_pb2.KV_OP_PUT, key=f"k{i}", value=str(i))
+                for i in range(120)]
+        bad = kv_pb2.KVRequest(client_id="bad", seq=1, op=kv_pb2.KV_OP_PUT, key="")
+        gets = [kv_pb2.KVRequest(client_id="r", seq=i + 1, op=kv_pb2.KV_OP_GET, key=f"k{i}") for i in range(0, 120, 10)]
+        batches = [kv_pb2.KVBatch(requests=puts[:60]), kv_pb2.KVBatch(requests=[*puts[60:], bad])]
+        with grpc.insecure_channel(f"{HOST}:{spec.address(leader).port}") as channel:
+            stub = kv_pb2_grpc.KVStub(channel)
+            writes = [r for b in stub.Stream(iter(batches), timeout=10) for r in b.replies]
+            reads = [r for b in stub.Stream(iter([kv_pb2.KVBatch(requests=gets)]), timeout=10) for r in b.replies]
+        by_id = {(r.client_id, r.seq): r for r in writes}
+        assert len(writes) == len(by_id) == 121
+        assert by_id[("bad", 1)].code == kv_pb2.KV_CODE_BAD_REQUEST
+        assert all(by_id[(q.client_id, q.seq)].code == kv_pb2.KV_CODE_OK for q in puts)
+        assert len({by_id[(q.client_id, q.seq)].index for q in puts}) == 120  # one log entry each
+        assert sorted((r.seq, r.value) for r in reads) == [(i + 1, str(i)) for i in range(0, 120, 10)]
 
 
 class TestDurability:

@@ -166,12 +166,15 @@ class TestCommandEncoding:
         assert decode_command(encode_command(command)) == command
 
     def test_encoding_is_compact(self) -> None:
-        """Defaults are left out: a plain put is a few bytes of JSON."""
-        assert encode_command(put("k1", "7")) == b'{"op":"put","k":"k1","v":"7"}'
+        """A fixed 25-byte header, then the strings' UTF-8 bytes and nothing else."""
+        assert len(encode_command(put("k1", "7"))) == 25 + 3
+        assert len(encode_command(KVCommand(KVOp.APPEND, "k", "ü→", client_id="c", seq=2**63))) == 25 + 1 + 5 + 1
 
     def test_garbage_is_refused(self) -> None:
         """Entry data that is not a command raises ValueError."""
-        for data in (b"", b"[]", b'{"op": "frobnicate", "k": "x"}'):
+        good = encode_command(put("k", "v", "client-1", 42))
+        bad_op = bytes([good[0], 99]) + good[2:]
+        for data in (b"", b"[]", b'{"op": "put", "k": "x"}', good[:-1], good + b"x", bad_op, b"\x02" + good[1:]):
             with pytest.raises(ValueError):
                 decode_command(data)
 

@@ -449,6 +449,34 @@ class TestClientRequests:
         net.stabilize()
         assert old.log.term_at(2) == 2  # the unanswered entry was overwritten by n2's no-op
 
+    def test_a_burst_is_one_input_with_one_entry_per_write(self) -> None:
+        """request_many: writes get consecutive entries in the given order, reads wait for their
+        confirmation, a bad operation is refused alone; one persist for the burst, and each request
+        answered once with what request() would have said."""
+        net = Net(3)
+        leader = net.elect("n1")
+        burst = [(11, put("a", "1")), (12, get("a")), (13, KVCommand(99, "x")), (14, put("a", "2")),  # type: ignore[arg-type]
+                 (15, KVCommand(KVOp.APPEND, "a", "+"))]
+        out = net.absorb("n1", leader.request_many(burst, net.now))
+        assert [e.index for e in out.persist.entries] == [2, 3, 4]
+        assert [decode_command(e.data) for e in out.persist.entries] == [put("a", "1"), put("a", "2"),
+                                                                         KVCommand(KVOp.APPEND, "a", "+")]
+        assert out.replies == [(13, KVResult(KVCode.BAD_REQUEST, error="unknown operation 99"))]
+        net.stabilize()
+        assert [net.replies[r].index for r in (11, 14, 15)] == [2, 3, 4]
+        # The read's index is the commit index it arrived at; it is served once that is applied and
+        # may see the burst's writes too (they were concurrent with it, so either is linearizable).
+        assert net.replies[12].index == 1 and net.replies[12].value in ("", "1", "2", "2+")
+        assert all(core.kv.data == {"a": "2+"} for core in net.nodes.values())
+
+    def test_a_burst_at_a_follower_is_refused_whole(self) -> None:
+        """Every request of a burst sent to a follower is answered NOT_LEADER, with the hint."""
+        net = Net(3)
+        net.elect("n1")
+        out = net.absorb("n2", net.nodes["n2"].request_many([(1, put("x", "1")), (2, get("x"))], net.now))
+        assert out.persist is None and [rid for rid, _ in out.replies] == [1, 2]
+        assert all(r.code == KVCode.NOT_LEADER and r.leader_hint == "n1" for _, r in out.replies)
+
     def test_retry_is_applied_once(self) -> None:
         """Thesis §6.3: a retried write (same client_id and seq) is logged twice but applied once, and
         both copies are answered with the first one's result."""

@@ -27,14 +27,14 @@ role, so each role's rules read together like the paper.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.base import Output
 from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
 from chaoslab.algorithms.raft.config import RaftConfig
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist, Snapshot
-from chaoslab.algorithms.raft.kv import WRITES, KVStore, decode_command, describe, encode_command
+from chaoslab.algorithms.raft.kv import KVStore, decode_command, describe, encode_command
 from chaoslab.algorithms.raft.log import RaftLog
 from chaoslab.algorithms.raft.messages import (
     MESSAGE_TYPES,
@@ -70,6 +70,7 @@ _KIND_SUMMARY = {
 # A replicating follower that has not acknowledged anything for this many
 # heartbeat rounds while entries are out is presumed to have lost some: probe it.
 _STALL_ROUNDS = 2
+_OPS = {int(op): op for op in KVOp}  # a dict lookup: KVOp(x) costs more than a whole request
 
 # What the simulator's invariants see of each applied entry: (index, term, kind, data);
 # kind None marks a snapshot installed at index (entries up to it arrived as state).
@@ -261,28 +262,36 @@ class RaftNode:
         """A client command. Its :class:`KVResult` comes back in ``Output.replies`` under
         ``request_id``: at once (not leader, bad request, single-node cluster) or from a
         later input (once committed and applied, or once a read is confirmed)."""
+        return self.request_many([(request_id, command)], now)
+
+    def request_many(self, requests: Iterable[tuple[int, KVCommand]], now: float) -> Output:
+        """:meth:`request` for a burst of ``(request_id, command)`` pairs, in order, as one
+        input: one output and one commit check for the lot (etcd's Propose takes many)."""
         out = Output()
         self._now = max(self._now, now)
         if not self._started or self.role != LEADER:
             # Definitely not applied: the client may retry elsewhere.
-            out.reply(request_id, KVResult(KVCode.NOT_LEADER, leader_hint=self.leader or "", error="not the leader"))
+            for request_id, _ in requests:
+                out.reply(request_id, KVResult(KVCode.NOT_LEADER, leader_hint=self.leader or "", error="not the leader"))
             return out
-        try:
-            op = KVOp(command.op)
-        except ValueError:
-            out.reply(request_id, KVResult(KVCode.BAD_REQUEST, error=f"unknown operation {command.op!r}"))
-            return out
-        if op == KVOp.GET:
-            # Thesis §6.4: the read index is our commit index, but never below our own
-            # term's first entry, so every write committed by earlier leaders is included.
-            read_index = max(self.commit_index, self._term_start)
-            self.reads.add(PendingRead(request_id, command.key, read_index), self.quorum)
-            self._serve_reads(out)
-        elif op in WRITES:
-            entry = Entry(self.log.last_index + 1, self.term, EntryKind.NORMAL, encode_command(command))
-            self._append(entry)
-            self._pending_writes[entry.index] = request_id
-            self._maybe_commit(out)  # a single-node cluster commits at once
+        entries: list[Entry] = []
+        next_index = self.log.last_index + 1
+        for request_id, command in requests:
+            op = _OPS.get(command.op)
+            if op is None:
+                out.reply(request_id, KVResult(KVCode.BAD_REQUEST, error=f"unknown operation {command.op!r}"))
+            elif op == KVOp.GET:
+                # Thesis §6.4: the read index is our commit index, but never below our own
+                # term's first entry, so every write committed by earlier leaders is included.
+                read_index = max(self.commit_index, self._term_start)
+                self.reads.add(PendingRead(request_id, command.key, read_index), self.quorum)
+            else:
+                entries.append(Entry(next_index, self.term, EntryKind.NORMAL, encode_command(command)))
+                self._pending_writes[next_index] = request_id
+                next_index += 1
+        self._append(*entries)
+        self._serve_reads(out)
+        self._maybe_commit(out)  # a single-node cluster commits at once
         return self._finish(out)
 
     def next_deadline(self) -> float:
