@@ -109,8 +109,8 @@ class TestUnderNemesis:
 class TestCatchUp:
     def test_follower_away_for_thousands_of_commands_catches_up_by_snapshot(self) -> None:
         """A follower cut off while 2,500 commands commit finds the leader's log compacted past it
-        (snapshot every 2,000 entries, the default); it gets InstallSnapshot and converges."""
-        sim, machine = simulation(3, nodes=3)
+        (snapshot every 2,000 entries); it gets InstallSnapshot and converges."""
+        sim, machine = simulation(3, nodes=3, config={"snapshot_threshold": 2000})
         leader = leader_of(sim)
         away = next(n for n in sim.node_ids if n != leader)
         sim.isolate(away)

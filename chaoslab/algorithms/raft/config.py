@@ -32,7 +32,7 @@ class RaftConfig:
     # A follower in step may have this many AppendEntries unacknowledged (pipelining).
     max_inflight: int = 8
     # Snapshot the state machine and compact the log every this many applied entries.
-    snapshot_threshold: int = 2000
+    snapshot_threshold: int = 10_000
     # InstallSnapshot sends the snapshot in pieces of this many bytes.
     snapshot_chunk_bytes: int = 256 * 1024
     # Client sessions the state machine remembers (least recently applied forgotten first).

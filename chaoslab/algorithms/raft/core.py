@@ -884,8 +884,18 @@ class RaftNode:
             if request_id is not None:
                 out.reply(request_id, result or KVResult(KVCode.OK, index=index))
         self._serve_reads(out)
-        if self.applied_index - self.log.snapshot_index >= self.config.snapshot_threshold:
+        if self.applied_index - self.log.snapshot_index >= self.config.snapshot_threshold and self._may_compact():
             self._take_snapshot(out)
+
+    def _may_compact(self) -> bool:
+        """A leader holds off compacting entries a replicating follower has not been sent yet:
+        under load a follower can trail by more than the threshold, and sending it a whole
+        snapshot costs far more than the entries (hashicorp/raft keeps trailing logs, etcd
+        catch-up entries, for the same reason). At twice the threshold it compacts anyway,
+        which bounds the log; a follower that is not replicating gets the snapshot."""
+        if self.role != LEADER or self.applied_index - self.log.snapshot_index >= 2 * self.config.snapshot_threshold:
+            return True
+        return all(p.state != REPLICATE or p.next_index > self.applied_index for p in self.progress.values())
 
     def _take_snapshot(self, out: Output) -> None:
         """Raft §7: capture the state machine at the applied index and compact the log."""
