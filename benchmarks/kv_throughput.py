@@ -1,6 +1,6 @@
 """KV throughput and latency of a raft cluster, 3 and 5 nodes, against PySyncObj on the same machine.
 
-    python benchmarks/kv_throughput.py [--quick] [--nodes 3,5] [--clients 1,4,16,64] [--duration 4]
+    python benchmarks/kv_throughput.py [--quick] [--nodes 3,5] [--clients 1,16,64,256,1024] [--duration 4]
                                        [--warmup 1] [--api stream|unary] [--no-baseline]
 
 For each node count, one cluster (``Cluster.up`` in a temporary home, so
@@ -9,9 +9,10 @@ workload (``put``: writes only; ``mixed``: 50 % get, 50 % put) and each client
 count, that many closed-loop clients run in this process on grpc.aio: each has
 its own client id and increasing seq and one request in flight at a time (a
 session allows no more), so N clients keep N requests in flight. By default
-they share ``--conns`` long-lived ``KV.Stream`` calls to the leader (pipelined;
-replies matched by client id and seq); ``--api unary`` makes each request a
-concurrent ``KV.Execute`` call instead. After ``--warmup`` seconds, every
+they share ``--conns`` long-lived ``KV.Stream`` calls to the leader: whatever
+the clients queued while the previous write was out goes as one ``KVBatch``,
+and replies (``KVReplyBatch``) are matched by client id and seq. ``--api
+unary`` makes each request a concurrent ``KV.Execute`` call instead. After ``--warmup`` seconds, every
 request that completes within the next ``--duration`` seconds counts:
 ops/s (OK replies), p50/p99/max latency (send to reply, in this process), and
 errors (a non-OK code, e.g. UNAVAILABLE) and timeouts (no reply in
@@ -40,8 +41,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import machine_facts, percentile  # benchmarks/ is on sys.path
+from collections.abc import Callable
 from typing import Any
+
+from _common import machine_facts, percentile  # benchmarks/ is on sys.path
 
 import grpc
 
@@ -68,19 +71,33 @@ class Timeout(Exception):
     pass
 
 
+Callback = Callable[[Any], None]  # gets a KVReply, or the exception that ended the request
+
+
 class StreamConn:
     """One ``KV.Stream`` call: what clients queued goes out as one ``KVBatch`` per write; replies are
-    matched by (client_id, seq)."""
+    matched by (client_id, seq) and handed to each request's callback."""
 
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel, timeout: float) -> None:
         self.call = kv_pb2_grpc.KVStub(channel).Stream()
-        self.waiters: dict[tuple[str, int], asyncio.Future[kv_pb2.KVReply]] = {}
+        self.timeout = timeout
+        self.waiters: dict[tuple[str, int], Callback] = {}
         self.queue: list[kv_pb2.KVRequest] = []
         self.ready = asyncio.Event()
         self.broken: BaseException | None = None
-        self.deadlines: collections.deque[tuple[float, tuple[str, int], asyncio.Future[kv_pb2.KVReply]]] = collections.deque()
-        self.sweeper: asyncio.Task[None] | None = None
-        self.tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read())]
+        self.deadlines: collections.deque[tuple[float, tuple[str, int]]] = collections.deque()
+        self.tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read()),
+                      asyncio.create_task(self._sweep())]
+
+    def submit(self, req: kv_pb2.KVRequest, callback: Callback) -> None:
+        if self.broken is not None:
+            callback(self.broken)
+            return
+        key = (req.client_id, req.seq)
+        self.waiters[key] = callback
+        self.deadlines.append((time.monotonic() + self.timeout, key))
+        self.queue.append(req)
+        self.ready.set()
 
     async def _write(self) -> None:
         # grpc.aio allows one write in flight per call; whatever queued meanwhile rides the next one.
@@ -98,50 +115,32 @@ class StreamConn:
         try:
             async for batch in self.call:
                 for reply in batch.replies:
-                    waiter = self.waiters.pop((reply.client_id, reply.seq), None)
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(reply)
+                    callback = self.waiters.pop((reply.client_id, reply.seq), None)
+                    if callback is not None:
+                        callback(reply)
             self._fail(ConnectionError("the server ended the stream"))
         except grpc.aio.AioRpcError as exc:
             self._fail(exc)
 
+    async def _sweep(self) -> None:
+        """Time out requests in send order: one timer for all, not one per request."""
+        while True:
+            await asyncio.sleep(self.timeout / 10)
+            now = time.monotonic()
+            while self.deadlines and (self.deadlines[0][0] <= now or self.deadlines[0][1] not in self.waiters):
+                _, key = self.deadlines.popleft()
+                callback = self.waiters.pop(key, None)
+                if callback is not None:
+                    callback(Timeout())
+
     def _fail(self, exc: BaseException) -> None:
         self.broken = exc
-        for waiter in self.waiters.values():
-            if not waiter.done():
-                waiter.set_exception(exc)
-        self.waiters.clear()
-
-    async def request(self, req: kv_pb2.KVRequest, timeout: float) -> kv_pb2.KVReply:
-        if self.broken is not None:
-            raise self.broken
-        key = (req.client_id, req.seq)
-        waiter = asyncio.get_running_loop().create_future()
-        self.waiters[key] = waiter
-        self.deadlines.append((time.monotonic() + timeout, key, waiter))
-        self.queue.append(req)
-        self.ready.set()
-        if self.sweeper is None:
-            self.sweeper = asyncio.create_task(self._sweep(timeout))
-        return await waiter
-
-    async def _sweep(self, timeout: float) -> None:
-        """Time out requests in send order: one timer for all, not a wait_for (and its timer) each."""
-        while True:
-            await asyncio.sleep(timeout / 10)
-            now = time.monotonic()
-            while self.deadlines and self.deadlines[0][0] <= now:
-                _, key, waiter = self.deadlines.popleft()
-                if not waiter.done():
-                    self.waiters.pop(key, None)
-                    waiter.set_exception(Timeout())
-            while self.deadlines and self.deadlines[0][2].done():  # answered: forget them cheaply
-                self.deadlines.popleft()
+        waiters, self.waiters = self.waiters, {}
+        for callback in waiters.values():
+            callback(exc)
 
     async def close(self) -> None:
         self.call.cancel()
-        if self.sweeper is not None:
-            self.tasks.append(self.sweeper)
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -150,19 +149,27 @@ class StreamConn:
 class UnaryConn:
     """Every request its own concurrent ``KV.Execute`` call on one channel."""
 
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel, timeout: float) -> None:
         self.stub = kv_pb2_grpc.KVStub(channel)
+        self.timeout = timeout
+        self.tasks: set[asyncio.Task[None]] = set()
 
-    async def request(self, req: kv_pb2.KVRequest, timeout: float) -> kv_pb2.KVReply:
+    def submit(self, req: kv_pb2.KVRequest, callback: Callback) -> None:
+        task = asyncio.create_task(self._execute(req, callback))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _execute(self, req: kv_pb2.KVRequest, callback: Callback) -> None:
         try:
-            return await self.stub.Execute(req, timeout=timeout)
+            reply: Any = await self.stub.Execute(req, timeout=self.timeout)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise Timeout() from None
-            raise
+            reply = Timeout() if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED else exc
+        callback(reply)
 
     async def close(self) -> None:
-        pass
+        for t in list(self.tasks):
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 # ---------------------------------------------------------------- clients and one measurement
@@ -188,40 +195,58 @@ class Window:
         return self.start <= t < self.end
 
 
-async def client(conn: Any, cid: str, mixed: bool, window: Window, stats: Stats, stop: asyncio.Event,
-                 timeout: float, rng: random.Random) -> None:
-    seq = 0
-    value = "v" * VALUE_BYTES
-    while not stop.is_set():
-        seq += 1
-        key = f"k{rng.randrange(KEYS)}"
-        get = mixed and rng.random() < 0.5
+class Client:
+    """A closed loop: one request in flight, the next sent from the reply's callback.
+
+    Callbacks rather than a coroutine per client: at 1,024 clients the load
+    generator shares the machine's two cores with the cluster, and a task switch
+    per request cost it about as much CPU as the leader's whole share.
+    """
+
+    def __init__(self, conn: Any, cid: str, mixed: bool, window: Window, stats: Stats, rng: random.Random) -> None:
+        self.conn, self.cid, self.mixed, self.window, self.stats, self.rng = conn, cid, mixed, window, stats, rng
+        self.seq = 0
+        self.t0 = 0.0
+        self.stopped = False
+        self.idle = asyncio.Event()
+        self.value = "v" * VALUE_BYTES
+
+    def send(self) -> None:
+        if self.stopped:
+            self.idle.set()
+            return
+        self.seq += 1
+        get = self.mixed and self.rng.random() < 0.5
         # A get needs a seq too, only so that its reply can be matched on the stream;
         # the state machine ignores it (reads are not logged).
-        req = kv_pb2.KVRequest(client_id=cid, seq=seq, op=kv_pb2.KV_OP_GET if get else kv_pb2.KV_OP_PUT,
-                               key=key, value="" if get else value)
-        t0 = time.perf_counter()
-        try:
-            reply = await conn.request(req, timeout)
-            outcome = "ok" if reply.code in (OK, NOT_FOUND) else kv_pb2.KVCode.Name(reply.code).lower()
-        except Timeout:
-            outcome = "timeout"
-        except grpc.aio.AioRpcError as exc:
-            outcome = exc.code().name.lower()
-        except (ConnectionError, asyncio.InvalidStateError):
-            outcome = "disconnected"
+        req = kv_pb2.KVRequest(client_id=self.cid, seq=self.seq, op=kv_pb2.KV_OP_GET if get else kv_pb2.KV_OP_PUT,
+                               key=f"k{self.rng.randrange(KEYS)}", value="" if get else self.value)
+        self.t0 = time.perf_counter()
+        self.conn.submit(req, self.on_reply)
+
+    def on_reply(self, reply: Any) -> None:
         t1 = time.perf_counter()
-        if window.holds(t1):
+        if isinstance(reply, kv_pb2.KVReply):
+            outcome = "ok" if reply.code in (OK, NOT_FOUND) else kv_pb2.KVCode.Name(reply.code).lower()
+        elif isinstance(reply, Timeout):
+            outcome = "timeout"
+        elif isinstance(reply, grpc.aio.AioRpcError):
+            outcome = reply.code().name.lower()
+        else:
+            outcome = "disconnected"
+        if self.window.holds(t1):
             if outcome == "ok":
-                stats.ok += 1
-                stats.lat_us.append((t1 - t0) * 1e6)
+                self.stats.ok += 1
+                self.stats.lat_us.append((t1 - self.t0) * 1e6)
             elif outcome == "timeout":
-                stats.timeouts += 1
+                self.stats.timeouts += 1
             else:
-                stats.errors += 1
-                stats.error_kinds[outcome] += 1
-        if outcome not in ("ok", "timeout"):
-            await asyncio.sleep(0.01)  # do not spin on a broken connection
+                self.stats.errors += 1
+                self.stats.error_kinds[outcome] += 1
+        if outcome in ("ok", "timeout"):
+            self.send()
+        else:
+            asyncio.get_running_loop().call_later(0.01, self.send)  # do not spin on a broken connection
 
 
 @dataclass
@@ -267,13 +292,14 @@ class Processes:
 
 async def measure(conns: list[Any], nodes: int, workload: str, n_clients: int, warmup: float, duration: float,
                   timeout: float, procs: Processes, seed: int) -> Result:
-    stats, window, stop = Stats(), Window(), asyncio.Event()
+    stats, window = Stats(), Window()
     rng = random.Random(seed)
     tag = f"{workload[0]}{n_clients}-{rng.randrange(1 << 30):x}"
-    tasks = [asyncio.create_task(client(conns[i % len(conns)], f"{tag}-c{i}", workload == "mixed", window, stats,
-                                        stop, timeout, random.Random(rng.random())))
-             for i in range(n_clients)]
+    clients = [Client(conns[i % len(conns)], f"{tag}-c{i}", workload == "mixed", window, stats, random.Random(rng.random()))
+               for i in range(n_clients)]
     try:
+        for c in clients:
+            c.send()
         await asyncio.sleep(warmup)
         cpu0 = procs.sample()
         window.start = time.perf_counter()
@@ -282,11 +308,10 @@ async def measure(conns: list[Any], nodes: int, workload: str, n_clients: int, w
         cpu1 = procs.sample()
         seconds = time.perf_counter() - window.start
     finally:
-        stop.set()
-        await asyncio.wait(tasks, timeout=timeout + 1)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for c in clients:
+            c.stopped = True
+        # each stops after its request in flight is answered or times out
+        await asyncio.wait([asyncio.create_task(c.idle.wait()) for c in clients], timeout=timeout + 1)
     stats.lat_us.sort()
     return Result(nodes, workload, n_clients, min(seconds, duration), stats, {k: cpu1[k] - cpu0[k] for k in cpu0})
 
@@ -307,7 +332,7 @@ async def run_cluster(nodes: int, args: argparse.Namespace, home: Path, log) -> 
         channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         await asyncio.wait_for(channel.channel_ready(), 5.0)
         make = StreamConn if args.api == "stream" else UnaryConn
-        conns = [make(channel) for _ in range(args.conns)]
+        conns = [make(channel, args.timeout) for _ in range(args.conns)]
         for workload in args.workloads:
             for n in args.clients:
                 used = conns[: max(1, min(len(conns), n))]
@@ -474,7 +499,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run (< 30 s)")
     parser.add_argument("--nodes", default=None, help="comma-separated cluster sizes (default 3,5; quick 3)")
-    parser.add_argument("--clients", default=None, help="comma-separated client counts (default 1,4,16,64)")
+    parser.add_argument("--clients", default=None, help="comma-separated client counts (default 1,16,64,256,1024)")
     parser.add_argument("--workloads", default="put,mixed", help="put, mixed (50/50 get/put) or both")
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per point (default 4)")
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds per point (default 1)")
@@ -488,7 +513,7 @@ def main() -> int:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip PySyncObj")
     args = parser.parse_args()
     args.nodes = [int(x) for x in (args.nodes or ("3" if args.quick else "3,5")).split(",")]
-    args.clients = [int(x) for x in (args.clients or ("1,16" if args.quick else "1,4,16,64")).split(",")]
+    args.clients = [int(x) for x in (args.clients or ("1,256" if args.quick else "1,16,64,256,1024")).split(",")]
     args.workloads = [w for w in args.workloads.split(",") if w]
     if any(w not in ("put", "mixed") for w in args.workloads):
         parser.error("--workloads: put and/or mixed")

@@ -71,6 +71,7 @@ _KIND_SUMMARY = {
 # heartbeat rounds while entries are out is presumed to have lost some: probe it.
 _STALL_ROUNDS = 2
 _OPS = {int(op): op for op in KVOp}  # a dict lookup: KVOp(x) costs more than a whole request
+_NORMAL = EntryKind.NORMAL
 
 # What the simulator's invariants see of each applied entry: (index, term, kind, data);
 # kind None marks a snapshot installed at index (entries up to it arrived as state).
@@ -174,7 +175,8 @@ class RaftNode:
         self._quorum_deadline = _NEVER
         self._step_role: Callable[[str, Any, float, Output], None] = self._step_follower
         self._term_start = 0  # leader: index of its no-op, the first entry of its term
-        self._pending_writes: dict[int, int] = {}  # leader: log index -> client request id
+        # leader: log index -> (client request id, the entry appended, its command decoded)
+        self._pending_writes: dict[int, tuple[int, Entry, KVCommand]] = {}
         self._dirty = False  # leader: something may be sendable; tick now
         self._receiving: _SnapshotReceiver | None = None  # follower: InstallSnapshot chunks so far
         # This input's durable changes, handed out as one RaftPersist by _finish.
@@ -286,8 +288,9 @@ class RaftNode:
                 read_index = max(self.commit_index, self._term_start)
                 self.reads.add(PendingRead(request_id, command.key, read_index), self.quorum)
             else:
-                entries.append(Entry(next_index, self.term, EntryKind.NORMAL, encode_command(command)))
-                self._pending_writes[next_index] = request_id
+                entry = Entry(next_index, self.term, EntryKind.NORMAL, encode_command(command))
+                entries.append(entry)
+                self._pending_writes[next_index] = (request_id, entry, command)
                 next_index += 1
         self._append(*entries)
         self._serve_reads(out)
@@ -739,7 +742,7 @@ class RaftNode:
     def _abandon_requests(self, out: Output) -> None:
         """Leadership is over: tell every waiting client, so none waits forever."""
         hint = self.leader or ""
-        for request_id in self._pending_writes.values():
+        for request_id, _, _ in self._pending_writes.values():
             # The entry may still commit under a later leader, or be overwritten.
             out.reply(request_id, KVResult(KVCode.UNAVAILABLE, leader_hint=hint, error=_LEADERSHIP_LOST))
         self._pending_writes = {}
@@ -866,23 +869,25 @@ class RaftNode:
 
     def _apply(self, out: Output) -> None:
         """Apply committed entries in order, exactly once; answer their clients; maybe snapshot."""
-        while self.applied_index < self.commit_index:
-            index = self.applied_index + 1
-            entry = self.log.entry(index)
-            result: KVResult | None = None
-            if entry.kind == EntryKind.NORMAL:
-                try:
-                    command = decode_command(entry.data)
-                except ValueError as e:
-                    result = KVResult(KVCode.BAD_REQUEST, index=index, error=str(e))
-                else:
-                    result = self.kv.apply(index, command)
-            self.applied_index = index
-            if self.applied_trace is not None:
-                self.applied_trace.append((index, entry.term, EntryKind(entry.kind), entry.data))
-            request_id = self._pending_writes.pop(index, None)
-            if request_id is not None:
-                out.reply(request_id, result or KVResult(KVCode.OK, index=index))
+        if self.applied_index < self.commit_index:
+            pending, trace, kv = self._pending_writes, self.applied_trace, self.kv
+            for entry in self.log.between(self.applied_index + 1, self.commit_index):
+                index = entry.index
+                mine = pending.pop(index, None)
+                result: KVResult | None = None
+                if entry.kind == _NORMAL:
+                    if mine is not None and mine[1] is entry:
+                        result = kv.apply(index, mine[2])  # our own proposal: no need to decode it again
+                    else:
+                        try:
+                            result = kv.apply(index, decode_command(entry.data))
+                        except ValueError as e:
+                            result = KVResult(KVCode.BAD_REQUEST, index=index, error=str(e))
+                self.applied_index = index
+                if trace is not None:
+                    trace.append((index, entry.term, EntryKind(entry.kind), entry.data))
+                if mine is not None:
+                    out.reply(mine[0], result or KVResult(KVCode.OK, index=index))
         self._serve_reads(out)
         if self.applied_index - self.log.snapshot_index >= self.config.snapshot_threshold and self._may_compact():
             self._take_snapshot(out)

@@ -27,6 +27,9 @@ DEFAULT_MAX_SESSIONS = 10_000
 _OP_NAMES = {KVOp.GET: "get", KVOp.PUT: "put", KVOp.CAS: "cas", KVOp.APPEND: "append", KVOp.DELETE: "delete"}
 _OPS_BY_NAME = {name: op for op, name in _OP_NAMES.items()}
 WRITES = frozenset({KVOp.PUT, KVOp.CAS, KVOp.APPEND, KVOp.DELETE})
+# Every replica runs apply for every write; an enum attribute lookup costs ten times a global's.
+_PUT, _APPEND, _DELETE, _CAS = KVOp.PUT, KVOp.APPEND, KVOp.DELETE, KVOp.CAS
+_OK, _NOT_FOUND, _CAS_MISMATCH = KVCode.OK, KVCode.NOT_FOUND, KVCode.CAS_MISMATCH
 
 
 # --------------------------------------------------------------------------- commands as log data
@@ -132,8 +135,9 @@ class KVStore:
         result = self._execute(c)
         result.index = index
         if c.client_id:
+            # Results are not changed once returned, so the session shares this one.
             self.sessions.pop(c.client_id, None)
-            self.sessions[c.client_id] = Session(c.seq, _copy(result), index)
+            self.sessions[c.client_id] = Session(c.seq, result, index)
             while len(self.sessions) > self.max_sessions:
                 del self.sessions[next(iter(self.sessions))]
         return result
@@ -141,27 +145,28 @@ class KVStore:
     def _execute(self, c: KVCommand) -> KVResult:
         data = self.data
         current = data.get(c.key)
-        if c.op == KVOp.PUT:
+        op = c.op
+        if op == _PUT:
             data[c.key] = c.value
-            return KVResult(KVCode.OK)
-        if c.op == KVOp.APPEND:
+            return KVResult(_OK)
+        if op == _APPEND:
             data[c.key] = (current or "") + c.value
-            return KVResult(KVCode.OK)
-        if c.op == KVOp.DELETE:
+            return KVResult(_OK)
+        if op == _DELETE:
             if current is None:
-                return KVResult(KVCode.NOT_FOUND)
+                return KVResult(_NOT_FOUND)
             del data[c.key]
-            return KVResult(KVCode.OK)
-        if c.op == KVOp.CAS:
+            return KVResult(_OK)
+        if op == _CAS:
             if c.expect_absent:
                 if current is not None:
-                    return KVResult(KVCode.CAS_MISMATCH, value=current)
+                    return KVResult(_CAS_MISMATCH, value=current)
             elif current is None:
-                return KVResult(KVCode.NOT_FOUND)
+                return KVResult(_NOT_FOUND)
             elif current != c.expected:
-                return KVResult(KVCode.CAS_MISMATCH, value=current)
+                return KVResult(_CAS_MISMATCH, value=current)
             data[c.key] = c.value
-            return KVResult(KVCode.OK)
+            return KVResult(_OK)
         # A GET is never logged (reads use ReadIndex); one that got in anyway changes nothing.
         return self.get(c.key)
 

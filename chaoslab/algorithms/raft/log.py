@@ -59,6 +59,12 @@ class RaftLog:
             raise IndexError(f"log index {index} not in {self.first_index}..{self.last_index}")
         return self.entries[index - self.snapshot_index - 1]
 
+    def between(self, lo: int, hi: int) -> list[Entry]:
+        """Entries ``lo..hi`` inclusive; ``IndexError`` unless all are held."""
+        if not self.snapshot_index < lo <= hi + 1 <= self.last_index + 1:
+            raise IndexError(f"log indexes {lo}..{hi} not in {self.first_index}..{self.last_index}")
+        return self.entries[lo - self.snapshot_index - 1 : hi - self.snapshot_index]
+
     def matches(self, index: int, term: int) -> bool:
         """Does our entry at ``index`` have ``term`` (Raft §5.3's consistency check)?"""
         return self.term_at(index) == term
