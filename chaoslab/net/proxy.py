@@ -27,6 +27,7 @@ from chaoslab.events import EventLog
 from chaoslab.lab.rundir import RunDir
 from chaoslab.lab.spec import HOST, ClusterSpec
 from chaoslab.net.rules import DeliveryQueue, FaultTable, LinkRule, from_proto, to_proto
+from chaoslab.runtime.gcpolicy import tune_for_throughput
 from chaoslab.runtime.lifeline import die_with_parent
 from chaoslab.v1 import control_pb2, control_pb2_grpc, peer_pb2, peer_pb2_grpc
 from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, consume, new_server, until_signalled
@@ -160,6 +161,7 @@ async def serve(run: RunDir) -> int:
         print(error, file=sys.stderr)
         return EXIT_PORT_IN_USE
     await server.start()
+    tune_for_throughput()
     proxy.start()
     log.info("proxy serving %d links", len(spec.addresses))
     await until_signalled()

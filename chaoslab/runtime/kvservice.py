@@ -26,7 +26,7 @@ DEFAULT_DEADLINE = 5.0  # when the client sent none
 _MARGIN = 0.05  # answer a unary call this much before its gRPC deadline, so the reply still arrives
 
 Submit = Callable[[list[KVCommand], Callable[[int, Any], None]], list[int]]
-Answer = Callable[[kv_pb2.KVReply], Any]
+Answer = Callable[[kv_pb2.KVRequest, KVResult], Any]  # gets each request's result, once
 
 
 _OPS = {int(op): op for op in KVOp}
@@ -52,7 +52,7 @@ class _Batch:
         request = self.pending.pop(request_id, None)
         if request is None:
             return  # already answered at the deadline
-        self.answer(self.service.reply(request, result))
+        self.answer(request, result)
         if not self.pending and self.timer is not None:
             self.timer.cancel()
 
@@ -60,15 +60,16 @@ class _Batch:
         late = KVResult(KVCode.UNAVAILABLE, error="not answered in time; outcome unknown")
         for request_id, request in self.pending.items():
             self.service.abandon(request_id)
-            self.answer(self.service.reply(request, late))
+            self.answer(request, late)
         self.pending.clear()
 
 
 class _Outbox:
-    """Replies gathered for one stream; the stream sends all that are ready as one message."""
+    """Replies gathered for one stream, built in place in the next ``KVReplyBatch`` to send."""
 
-    def __init__(self) -> None:
-        self.replies: list[kv_pb2.KVReply] = []
+    def __init__(self, fill: Callable[[kv_pb2.KVReply, kv_pb2.KVRequest, KVResult], None]) -> None:
+        self._fill = fill
+        self._batch = kv_pb2.KVReplyBatch()
         self.outstanding = 0  # requests received and not yet answered
         self.closed = False  # the client sent its last batch
         self._ready = asyncio.Event()
@@ -76,8 +77,8 @@ class _Outbox:
     def expect(self, n: int) -> None:
         self.outstanding += n
 
-    def put(self, reply: kv_pb2.KVReply) -> None:
-        self.replies.append(reply)
+    def put(self, request: kv_pb2.KVRequest, result: KVResult) -> None:
+        self._fill(self._batch.replies.add(), request, result)
         self.outstanding -= 1
         self._ready.set()
 
@@ -87,13 +88,13 @@ class _Outbox:
 
     @property
     def finished(self) -> bool:
-        return self.closed and self.outstanding <= 0 and not self.replies
+        return self.closed and self.outstanding <= 0 and not self._batch.replies
 
-    async def take(self) -> list[kv_pb2.KVReply]:
+    async def take(self) -> kv_pb2.KVReplyBatch:
         await self._ready.wait()
         self._ready.clear()
-        replies, self.replies = self.replies, []
-        return replies
+        batch, self._batch = self._batch, kv_pb2.KVReplyBatch()
+        return batch
 
 
 class KVService(kv_pb2_grpc.KVServicer):
@@ -102,28 +103,35 @@ class KVService(kv_pb2_grpc.KVServicer):
         self.abandon = abandon
         self._address_of = address_of
 
-    def reply(self, request: kv_pb2.KVRequest, result: KVResult) -> kv_pb2.KVReply:
-        return kv_pb2.KVReply(
-            code=int(result.code),
-            value=result.value,
-            leader_hint=result.leader_hint,
-            leader_address=self._address_of(result.leader_hint) if result.leader_hint else "",
-            index=result.index,
-            error=result.error,
-            client_id=request.client_id,
-            seq=request.seq,
-        )
+    def fill(self, reply: kv_pb2.KVReply, request: kv_pb2.KVRequest, result: KVResult) -> None:
+        """Write ``result`` into ``reply``, echoing the request's (client_id, seq).
+
+        Field by field and only what is set: on a busy stream this runs for every
+        request, and it costs a third of building a KVReply and copying it in.
+        """
+        reply.client_id = request.client_id
+        reply.seq = request.seq
+        if result.code:
+            reply.code = result.code
+        if result.value:
+            reply.value = result.value
+        if result.index:
+            reply.index = result.index
+        if result.error:
+            reply.error = result.error
+        if result.leader_hint:
+            reply.leader_hint = result.leader_hint
+            reply.leader_address = self._address_of(result.leader_hint)
 
     def submit_all(self, requests: Iterable[kv_pb2.KVRequest], deadline: float, answer: Answer) -> None:
-        """Hand requests to the core; ``answer`` gets exactly one reply for each, by ``deadline`` seconds."""
+        """Hand requests to the core; ``answer(request, result)`` is called once for each, within ``deadline`` seconds."""
         batch = _Batch(self, answer)
         valid: list[kv_pb2.KVRequest] = []
         for request in requests:
             if request.op in _OPS and request.key:
                 valid.append(request)
             else:
-                answer(kv_pb2.KVReply(code=int(KVCode.BAD_REQUEST), error="a request needs an op and a key",
-                                      client_id=request.client_id, seq=request.seq))
+                answer(request, KVResult(KVCode.BAD_REQUEST, error="a request needs an op and a key"))
         if valid:
             ids = self._submit([command_of(r) for r in valid], batch.on_result)
             batch.pending.update(zip(ids, valid))
@@ -132,14 +140,16 @@ class KVService(kv_pb2_grpc.KVServicer):
     async def Execute(self, request: kv_pb2.KVRequest, context: grpc.aio.ServicerContext) -> kv_pb2.KVReply:
         remaining = context.time_remaining()
         deadline = DEFAULT_DEADLINE if remaining is None else max(0.0, remaining - _MARGIN)
-        reply: asyncio.Future[kv_pb2.KVReply] = asyncio.get_running_loop().create_future()
+        answered: asyncio.Future[KVResult] = asyncio.get_running_loop().create_future()
         # The call may be cancelled (client gone) before its answer comes: then nobody wants it.
-        self.submit_all([request], deadline, lambda r: reply.done() or reply.set_result(r))
-        return await reply
+        self.submit_all([request], deadline, lambda _, result: answered.done() or answered.set_result(result))
+        reply = kv_pb2.KVReply()
+        self.fill(reply, request, await answered)
+        return reply
 
     async def Stream(self, request_iterator: AsyncIterator[kv_pb2.KVBatch], context: grpc.aio.ServicerContext) -> AsyncIterator[kv_pb2.KVReplyBatch]:
         """Pipelined batches: each request is answered as soon as it can be, in any order."""
-        outbox = _Outbox()
+        outbox = _Outbox(self.fill)
 
         async def read_all() -> None:
             try:
@@ -152,8 +162,8 @@ class KVService(kv_pb2_grpc.KVServicer):
         reader = asyncio.get_running_loop().create_task(read_all())
         try:
             while not outbox.finished:
-                replies = await outbox.take()
-                if replies:
-                    yield kv_pb2.KVReplyBatch(replies=replies)
+                batch = await outbox.take()
+                if batch.replies:
+                    yield batch
         finally:
             reader.cancel()

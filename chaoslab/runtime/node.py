@@ -30,6 +30,7 @@ from chaoslab.algorithms import Output, get_algorithm
 from chaoslab.events import EventLog
 from chaoslab.lab.rundir import RunDir
 from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.runtime.gcpolicy import tune_for_throughput
 from chaoslab.runtime.lifeline import die_with_parent
 from chaoslab.runtime.storage import storage_for
 from chaoslab.runtime.kvservice import KVService
@@ -202,6 +203,7 @@ async def serve(run: RunDir, node_id: str, incarnation: int) -> int:
         return EXIT_PORT_IN_USE
     await server.start()
     node.start()
+    tune_for_throughput()
     log.info("%s serving on %s:%d (incarnation %d)", node_id, HOST, address.port, incarnation)
     await until_signalled()
     await server.stop(grace=0.2)
