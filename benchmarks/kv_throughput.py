@@ -59,6 +59,7 @@ import pysyncobj_baseline  # a sibling script (benchmarks/ is on sys.path)
 from proxy_latency import MachineShare, proc_cpu_s
 
 KEYS = 1000
+KEY_NAMES = [f"k{i}" for i in range(KEYS)]
 VALUE_BYTES = 16
 OK = kv_pb2.KV_CODE_OK
 NOT_FOUND = kv_pb2.KV_CODE_NOT_FOUND
@@ -82,21 +83,22 @@ class StreamConn:
         self.call = kv_pb2_grpc.KVStub(channel).Stream()
         self.timeout = timeout
         self.waiters: dict[tuple[str, int], Callback] = {}
-        self.queue: list[kv_pb2.KVRequest] = []
+        self.batch = kv_pb2.KVBatch()  # what goes out with the next write
         self.ready = asyncio.Event()
         self.broken: BaseException | None = None
         self.deadlines: collections.deque[tuple[float, tuple[str, int]]] = collections.deque()
         self.tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read()),
                       asyncio.create_task(self._sweep())]
 
-    def submit(self, req: kv_pb2.KVRequest, callback: Callback) -> None:
+    def submit(self, req: dict[str, Any], callback: Callback) -> None:
+        """Send one request (KVRequest's fields); ``callback`` gets its reply, a Timeout or the error."""
         if self.broken is not None:
             callback(self.broken)
             return
-        key = (req.client_id, req.seq)
+        key = (req["client_id"], req["seq"])
         self.waiters[key] = callback
         self.deadlines.append((time.monotonic() + self.timeout, key))
-        self.queue.append(req)
+        self.batch.requests.add(**req)  # built in the next message, not built and then copied in
         self.ready.set()
 
     async def _write(self) -> None:
@@ -105,9 +107,9 @@ class StreamConn:
             while True:
                 await self.ready.wait()
                 self.ready.clear()
-                batch, self.queue = self.queue, []
-                if batch:
-                    await self.call.write(kv_pb2.KVBatch(requests=batch))
+                batch, self.batch = self.batch, kv_pb2.KVBatch()
+                if batch.requests:
+                    await self.call.write(batch)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
             self._fail(exc)
 
@@ -154,8 +156,8 @@ class UnaryConn:
         self.timeout = timeout
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def submit(self, req: kv_pb2.KVRequest, callback: Callback) -> None:
-        task = asyncio.create_task(self._execute(req, callback))
+    def submit(self, req: dict[str, Any], callback: Callback) -> None:
+        task = asyncio.create_task(self._execute(kv_pb2.KVRequest(**req), callback))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -219,8 +221,8 @@ class Client:
         get = self.mixed and self.rng.random() < 0.5
         # A get needs a seq too, only so that its reply can be matched on the stream;
         # the state machine ignores it (reads are not logged).
-        req = kv_pb2.KVRequest(client_id=self.cid, seq=self.seq, op=kv_pb2.KV_OP_GET if get else kv_pb2.KV_OP_PUT,
-                               key=f"k{self.rng.randrange(KEYS)}", value="" if get else self.value)
+        req = {"client_id": self.cid, "seq": self.seq, "op": kv_pb2.KV_OP_GET if get else kv_pb2.KV_OP_PUT,
+               "key": KEY_NAMES[int(self.rng.random() * KEYS)], "value": "" if get else self.value}
         self.t0 = time.perf_counter()
         self.conn.submit(req, self.on_reply)
 

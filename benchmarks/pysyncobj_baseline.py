@@ -17,7 +17,8 @@ callback.
 This script does the same with less waiting, so it fits in a benchmark run:
 a ladder of total rates (fresh processes for each, as ``benchmarks.py`` does),
 ``--duration`` seconds of load after a warm-up, stopping at the first rate that
-fails; latency from the call's timestamp to its callback on every call; and one
+fails, then two bisections between the last pass and that failure (to within
+about 1,000/s, which the coarse ladder alone misses by up to 4,000/s); latency from the call's timestamp to its callback on every call; and one
 low-rate run without batching for PySyncObj's unbatched latency. One change:
 each node submits its second's calls in 100 bursts (every 10 ms) rather than
 one, so latency is the system's and not the wait behind a second's burst
@@ -246,23 +247,42 @@ def pysyncobj_version() -> str | None:
 
 
 def measure(nodes: int = 3, rates: list[int] | None = None, duration: float = 6.0, warmup: float = 2.0,
-            drain: float = 2.0, unbatched_rate: int = 300, slices: int = DEFAULT_SLICES, log=print) -> Baseline:
-    """The ladder of rates (stopping at the first that fails) and one unbatched low-rate run."""
+            drain: float = 2.0, unbatched_rate: int = 300, slices: int = DEFAULT_SLICES, refine: int = 2,
+            log=print) -> Baseline:
+    """The ladder of rates (stopping at the first that fails), then ``refine`` bisections between
+    the last rate that passed and the one that failed (as benchmarks.py's binary search, to within
+    1,000/s), and one unbatched low-rate run."""
     version = pysyncobj_version()
     if version is None:
         raise RuntimeError("pysyncobj is not installed: pip install -e '.[bench]'")
     rates = rates or DEFAULT_RATES
     begin = time.monotonic()
     runs: list[RateResult] = []
+
+    def run(rate: int, tmp: str) -> RateResult:
+        r = run_rate(rate, nodes, duration, warmup, drain, Path(tmp), slices=slices)
+        runs.append(r)
+        log(f"  pysyncobj {nodes} nodes, offered {r.rate:>6}/s: {r.commits_per_s:>8.0f} commits/s, "
+            f"success {r.share:.0%}, p50 {r.pct(50):.1f} ms, p99 {r.pct(99):.1f} ms"
+            + (f"  [{r.failed}]" if r.failed else "") + ("" if r.passed else "  -> fails the 90 % bar"))
+        return r
+
     with tempfile.TemporaryDirectory(prefix="chaoslab-pysyncobj-") as tmp:
+        passed, failed = None, None
         for rate in rates:
-            r = run_rate(rate, nodes, duration, warmup, drain, Path(tmp), slices=slices)
-            runs.append(r)
-            log(f"  pysyncobj {nodes} nodes, offered {r.rate:>6}/s: {r.commits_per_s:>8.0f} commits/s, "
-                f"success {r.share:.0%}, p50 {r.pct(50):.1f} ms, p99 {r.pct(99):.1f} ms"
-                + (f"  [{r.failed}]" if r.failed else "") + ("" if r.passed else "  -> fails the 90 % bar"))
-            if not r.passed:
+            if run(rate, tmp).passed:
+                passed = rate
+            else:
+                failed = rate
                 break
+        for _ in range(refine):
+            if passed is None or failed is None or failed - passed <= 1000:
+                break
+            mid = (passed + failed) // 2 // 500 * 500
+            if run(mid, tmp).passed:
+                passed = mid
+            else:
+                failed = mid
         unbatched = None
         if unbatched_rate:
             unbatched = run_rate(unbatched_rate, nodes, duration, warmup, drain, Path(tmp), unbatched=True,
@@ -333,7 +353,7 @@ def main() -> int:
     duration = args.duration or (2.0 if args.quick else 6.0)
     try:
         b = measure(args.nodes, rates, duration, warmup=1.0 if args.quick else 2.0, drain=1.0 if args.quick else 2.0,
-                    unbatched_rate=150 if args.quick else 300, slices=args.bursts)
+                    unbatched_rate=150 if args.quick else 300, slices=args.bursts, refine=0 if args.quick else 2)
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         return 1
