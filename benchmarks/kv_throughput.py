@@ -1,6 +1,6 @@
 """KV throughput and latency of a raft cluster, 3 and 5 nodes, against PySyncObj on the same machine.
 
-    python benchmarks/kv_throughput.py [--quick] [--nodes 3,5] [--clients 1,16,64,256,1024] [--duration 4]
+    python benchmarks/kv_throughput.py [--quick] [--nodes 3,5] [--clients 1,16,64,256,1024,2048] [--duration 4]
                                        [--warmup 1] [--api stream|unary] [--no-baseline]
 
 For each node count, one cluster (``Cluster.up`` in a temporary home, so
@@ -501,7 +501,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run (< 30 s)")
     parser.add_argument("--nodes", default=None, help="comma-separated cluster sizes (default 3,5; quick 3)")
-    parser.add_argument("--clients", default=None, help="comma-separated client counts (default 1,16,64,256,1024)")
+    parser.add_argument("--clients", default=None, help="comma-separated client counts (default 1,16,64,256,1024,2048)")
     parser.add_argument("--workloads", default="put,mixed", help="put, mixed (50/50 get/put) or both")
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per point (default 4)")
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds per point (default 1)")
@@ -515,7 +515,7 @@ def main() -> int:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip PySyncObj")
     args = parser.parse_args()
     args.nodes = [int(x) for x in (args.nodes or ("3" if args.quick else "3,5")).split(",")]
-    args.clients = [int(x) for x in (args.clients or ("1,256" if args.quick else "1,16,64,256,1024")).split(",")]
+    args.clients = [int(x) for x in (args.clients or ("1,256" if args.quick else "1,16,64,256,1024,2048")).split(",")]
     args.workloads = [w for w in args.workloads.split(",") if w]
     if any(w not in ("put", "mixed") for w in args.workloads):
         parser.error("--workloads: put and/or mixed")
