@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workload", type=int, default=0, metavar="CLIENTS", help="run this many key-value clients (raft)")
     p.add_argument("--rate", type=float, default=0.0, help="client operations/s in all (default 20 per client)")
     p.add_argument("--keys", type=int, default=4, help="keys the clients use")
+    p.add_argument("--request-window", type=float, default=0.0, metavar="SECONDS",
+                   help="hand a node the client requests that reach it within this window as one burst")
     p.add_argument("--history", metavar="FILE", help="write the clients' Jepsen-style history here (JSON lines)")
     p.add_argument("--drop", type=float, default=NetworkConfig().drop, help="message drop probability")
     p.add_argument("--duplicate", type=float, default=NetworkConfig().duplicate, help="duplicate probability")
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--duration and --settle must not be negative")
         if args.workload < 0 or args.keys < 1 or args.rate < 0:
             raise ValueError("--workload and --rate must not be negative, --keys must be at least 1")
+        if args.request_window < 0:
+            raise ValueError("--request-window must not be negative")
         if args.algorithm not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {args.algorithm!r} (known: {', '.join(ALGORITHMS)})")
         network = NetworkConfig(
@@ -97,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workload=args.workload,
             rate=args.rate,
             keys=args.keys,
+            request_window=args.request_window,
         )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.raft.commands import KVOp
-from chaoslab.algorithms.raft.kv import decode_command
+from chaoslab.algorithms.raft.kv import decode_commands
 from chaoslab.algorithms.raft.messages import EntryKind
 
 if TYPE_CHECKING:
@@ -210,10 +210,10 @@ class LeaderCompleteness:
             )
 
 
-def _overwritten(writes: list[tuple[int, tuple[str, int]]], index: int, ident: tuple[str, int]) -> bool:
-    """Did a write other than ``ident`` (its retries excepted) land after ``index``?"""
+def _overwritten(writes: list[tuple[tuple[int, int], tuple[str, int]]], at: tuple[int, int], ident: tuple[str, int]) -> bool:
+    """Did a write other than ``ident`` (its retries excepted) land after ``at`` (index, position in the entry)?"""
     for later, who in reversed(writes):
-        if later <= index:
+        if later <= at:
             return False
         if who != ident:
             return True
@@ -277,28 +277,24 @@ def check_final(sim: Simulation, machine: StateMachineSafety, workload: Workload
     if workload is None:
         return
     applied = machine.applied
-    commands: dict[int, Any] = {}
+    commands: dict[int, list[Any]] = {}  # a leader may put a burst of writes in one entry
     for index, (_, kind, data) in applied.items():
         if kind == EntryKind.NORMAL:
-            commands[index] = decode_command(data)
-    writes: dict[str, list[tuple[int, tuple[str, int]]]] = {}  # key -> [(index, (client, seq))], ascending
+            commands[index] = decode_commands(data)
+    writes: dict[str, list[tuple[tuple[int, int], tuple[str, int]]]] = {}  # key -> [((index, position), (client, seq))]
     for index in sorted(commands):
-        command = commands[index]
-        if command.op != KVOp.GET:
-            writes.setdefault(command.key, []).append((index, (command.client_id, command.seq)))
+        for position, command in enumerate(commands[index]):
+            if command.op != KVOp.GET:
+                writes.setdefault(command.key, []).append(((index, position), (command.client_id, command.seq)))
     final = first.kv.data
     for ack in workload.acked:
         c = ack.command
         assert ack.index <= first.applied_index, f"acknowledged write at index {ack.index} was never applied: {c}"
-        got = commands.get(ack.index)
-        assert got is not None and (got.client_id, got.seq, got.op, got.key, got.value) == (
-            c.client_id,
-            c.seq,
-            c.op,
-            c.key,
-            c.value,
-        ), f"acknowledged write {c} is not the entry committed at index {ack.index} ({got})"
-        if _overwritten(writes[c.key], ack.index, (c.client_id, c.seq)):
+        got = commands.get(ack.index, [])
+        ident = (c.client_id, c.seq, c.op, c.key, c.value)
+        position = next((i for i, g in enumerate(got) if (g.client_id, g.seq, g.op, g.key, g.value) == ident), None)
+        assert position is not None, f"acknowledged write {c} is not in the entry committed at index {ack.index} ({got})"
+        if _overwritten(writes[c.key], (ack.index, position), (c.client_id, c.seq)):
             continue
         value = final.get(c.key)
         if c.op in (KVOp.PUT, KVOp.CAS):

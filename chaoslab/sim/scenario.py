@@ -70,6 +70,7 @@ def replay_command(
     workload: int = 0,
     rate: float = 0.0,
     keys: int = 4,
+    request_window: float = 0.0,
 ) -> str:
     """The ``python -m chaoslab.sim`` command line that repeats this run."""
     args = ["python", "-m", "chaoslab.sim", "--algorithm", algorithm, "--seed", str(seed), "--nodes", str(nodes)]
@@ -82,6 +83,8 @@ def replay_command(
             args += ["--rate", f"{rate:g}"]
         if keys != 4:
             args += ["--keys", str(keys)]
+        if request_window:
+            args += ["--request-window", f"{request_window:g}"]
     default = NetworkConfig()
     if network.drop != default.drop:
         args += ["--drop", f"{network.drop:g}"]
@@ -108,6 +111,7 @@ def run_scenario(
     workload: int = 0,
     rate: float = 0.0,
     keys: int = 4,
+    request_window: float = 0.0,
 ) -> ScenarioResult:
     """Run one seeded scenario; safety invariants are checked on every step.
 
@@ -116,7 +120,8 @@ def run_scenario(
     within ``settle`` of the start, then runs on until ``duration``.
 
     ``workload`` clients (``rate`` operations/s in all, default 20 per client,
-    over ``keys`` keys) run until ``duration``; settling then also means every
+    over ``keys`` keys) run until ``duration``; requests reaching a node within
+    ``request_window`` seconds go to its core as one burst. Settling then also means every
     client is done and every node has applied the leader's whole log, and the
     final checks (:func:`~chaoslab.sim.invariants.check_final`) must pass.
     """
@@ -135,8 +140,10 @@ def run_scenario(
         workload=workload,
         rate=rate,
         keys=keys,
+        request_window=request_window,
     )
-    sim = Simulation(algorithm, nodes, seed, config, network, trace_messages=trace_messages)
+    sim = Simulation(algorithm, nodes, seed, config, network, trace_messages=trace_messages,
+                     request_window=request_window)
     sim.replay = replay
     invariants = invariants_for(name)
     for invariant in invariants:

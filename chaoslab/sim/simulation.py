@@ -122,6 +122,7 @@ class Simulation:
         network: NetworkConfig | None = None,
         *,
         trace_messages: bool = False,
+        request_window: float = 0.0,
     ) -> None:
         self.spec: AlgorithmSpec = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
         self.algorithm = self.spec.name
@@ -134,6 +135,10 @@ class Simulation:
         self.network = network or NetworkConfig()
         self.links = Links(self.node_ids)
         self.trace_messages = trace_messages
+        # Client requests reaching a node within this many seconds go to its core as one
+        # burst (request_many), as the runtime hands over each KVBatch; 0: one at a time.
+        self.request_window = request_window
+        self._inbox: dict[str, list[tuple[int, ClientCall]]] = {}
 
         self.now = 0.0
         self.nodes: dict[str, Algorithm | None] = {}  # None while crashed
@@ -206,7 +211,13 @@ class Simulation:
             _, _, _, node, incarnation, call = item
             core = self.nodes.get(node)
             if core is not None and self._incarnation[node] == incarnation:
-                self._apply(node, core.request(call.id, call.command, self.now))  # type: ignore[attr-defined]
+                if self.request_window <= 0:
+                    self._apply(node, core.request(call.id, call.command, self.now))  # type: ignore[attr-defined]
+                else:
+                    inbox = self._inbox.setdefault(node, [])
+                    if not inbox:
+                        self.at(self.now + self.request_window, lambda sim, node=node: sim._take_burst(node))
+                    inbox.append((incarnation, call))
         elif kind == _REPLY:
             _, _, _, call, result = item
             if not call.done:  # a duplicated reply changes nothing
@@ -219,6 +230,14 @@ class Simulation:
         self.steps += 1
         self._check_invariants()
         return True
+
+    def _take_burst(self, node: str) -> None:
+        """Hand ``node`` the requests that reached it in the window, as one input."""
+        burst = self._inbox.pop(node, [])
+        core = self.nodes.get(node)
+        calls = [(call.id, call.command) for incarnation, call in burst if incarnation == self._incarnation[node]]
+        if core is not None and calls:  # requests to a node that crashed meanwhile are lost
+            self._apply(node, core.request_many(calls, self.now))  # type: ignore[attr-defined]
 
     def run_for(self, seconds: float) -> None:
         """Advance virtual time by ``seconds``, processing everything due until then."""

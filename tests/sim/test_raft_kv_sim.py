@@ -22,6 +22,8 @@ import pytest
 from chaoslab.algorithms.base import Output
 from chaoslab.algorithms.raft import KVCode, KVCommand, KVOp, KVResult, RaftNode, parse_config
 from chaoslab.algorithms.raft.durable import RaftPersist
+from chaoslab.algorithms.raft.kv import decode_commands
+from chaoslab.algorithms.raft.messages import EntryKind
 from chaoslab.algorithms.registry import get_algorithm
 from chaoslab.sim import (
     InvariantViolation,
@@ -104,6 +106,59 @@ class TestUnderNemesis:
         """The same over two thousand more seeds (run with --run-slow)."""
         for seed in range(first, first + SLOW_CHUNK):
             workload_run(seed)
+
+
+BURST_SEEDS = range(150)
+
+
+def burst_run(seed: int) -> Any:
+    """Eight clients whose requests reach a node within 5 ms go to it as one burst: the leader
+    puts them in shared log entries (request_many), as the runtime does with each KVBatch."""
+    result = run_scenario(
+        "raft",
+        seed=seed,
+        nodes=SIZES[seed % len(SIZES)],
+        duration=4.0,
+        nemesis=True,
+        network=LOSSY,
+        config=CONFIGS[seed % len(CONFIGS)],
+        settle=6.0,
+        workload=8,
+        rate=800.0,
+        request_window=0.005,
+    )
+    assert result.ok, result.violation
+    assert result.workload is not None and result.workload.counts()["ok"] > 0
+    return result
+
+
+class TestBursts:
+    @pytest.mark.parametrize("seed", BURST_SEEDS, ids=lambda s: f"seed={s}")
+    def test_bursts_under_faults(self, seed: int) -> None:
+        """The same checks as above when writes share entries: every acknowledged write is in the
+        entry committed at its index, after all earlier writes to its key, on every replica."""
+        burst_run(seed)
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize(
+        "first", range(SLOW_SEEDS.start, SLOW_SEEDS.stop, SLOW_CHUNK), ids=lambda s: f"seeds={s}+{SLOW_CHUNK}"
+    )
+    def test_bursts_under_faults_many_seeds(self, first: int) -> None:
+        """The same over two thousand more seeds (run with --run-slow)."""
+        for seed in range(first, first + SLOW_CHUNK):
+            burst_run(seed)
+
+    def test_bursts_do_share_entries(self) -> None:
+        """The burst profile really puts several writes in one entry (or it would test nothing new)."""
+        result = burst_run(1)
+        machine = state_machine_of(result.sim._invariants)
+        assert machine is not None
+        sizes = [len(decode_commands(data)) for _, kind, data in machine.applied.values() if kind == EntryKind.NORMAL]
+        assert max(sizes) >= 3, sizes
+
+    def test_replay_names_the_window(self) -> None:
+        assert "--request-window 0.005" in run_scenario("raft", seed=3, nodes=3, duration=0.5, workload=2,
+                                                        request_window=0.005).replay
 
 
 class TestCatchUp:

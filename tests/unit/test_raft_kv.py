@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
-from chaoslab.algorithms.raft.kv import KVStore, decode_command, describe, encode_command
+from chaoslab.algorithms.raft.kv import (
+    KVStore,
+    decode_command,
+    decode_commands,
+    describe,
+    describe_entry,
+    encode_command,
+    encode_commands,
+)
 
 
 def put(key: str, value: str, client: str = "", seq: int = 0) -> KVCommand:
@@ -169,6 +177,22 @@ class TestCommandEncoding:
         """A fixed 25-byte header, then the strings' UTF-8 bytes and nothing else."""
         assert len(encode_command(put("k1", "7"))) == 25 + 3
         assert len(encode_command(KVCommand(KVOp.APPEND, "k", "ü→", client_id="c", seq=2**63))) == 25 + 1 + 5 + 1
+
+    def test_batches_round_trip_and_one_command_stays_plain(self) -> None:
+        """encode_commands keeps order; a single command is encoded exactly as encode_command does, so
+        decode_commands reads both forms."""
+        batch = [put("a", "1", "c", 1), cas("a", "1", "2"), KVCommand(KVOp.DELETE, "b", client_id="d", seq=3)]
+        assert decode_commands(encode_commands(batch)) == batch
+        assert encode_commands(batch[:1]) == encode_command(batch[0])
+        assert decode_commands(encode_command(batch[0])) == batch[:1]
+        assert describe_entry(encode_commands(batch)) == "put a=1 (+2)"
+
+    def test_garbage_batches_are_refused(self) -> None:
+        """A batch that is cut short, has trailing bytes or claims no commands raises ValueError."""
+        good = encode_commands([put("a", "1"), put("b", "2")])
+        for data in (good[:-1], good + b"x", good[:5], bytes([2, 0, 0, 0, 0]), bytes([2, 3, 0, 0, 0]) + good[5:]):
+            with pytest.raises(ValueError):
+                decode_commands(data)
 
     def test_garbage_is_refused(self) -> None:
         """Entry data that is not a command raises ValueError."""

@@ -21,7 +21,7 @@ from chaoslab.algorithms.base import Output
 from chaoslab.algorithms.raft import RaftNode, parse_config
 from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist
-from chaoslab.algorithms.raft.kv import decode_command, describe, encode_command
+from chaoslab.algorithms.raft.kv import decode_command, decode_commands, describe, encode_command
 from chaoslab.algorithms.raft.messages import (
     AppendEntries,
     AppendEntriesReply,
@@ -449,25 +449,45 @@ class TestClientRequests:
         net.stabilize()
         assert old.log.term_at(2) == 2  # the unanswered entry was overwritten by n2's no-op
 
-    def test_a_burst_is_one_input_with_one_entry_per_write(self) -> None:
-        """request_many: writes get consecutive entries in the given order, reads wait for their
+    def test_a_burst_is_one_input_and_its_writes_share_an_entry(self) -> None:
+        """request_many: the writes go into one log entry in the given order, reads wait for their
         confirmation, a bad operation is refused alone; one persist for the burst, and each request
-        answered once with what request() would have said."""
+        answered once, its write at the entry's index."""
         net = Net(3)
         leader = net.elect("n1")
         burst = [(11, put("a", "1")), (12, get("a")), (13, KVCommand(99, "x")), (14, put("a", "2")),  # type: ignore[arg-type]
                  (15, KVCommand(KVOp.APPEND, "a", "+"))]
         out = net.absorb("n1", leader.request_many(burst, net.now))
-        assert [e.index for e in out.persist.entries] == [2, 3, 4]
-        assert [decode_command(e.data) for e in out.persist.entries] == [put("a", "1"), put("a", "2"),
-                                                                         KVCommand(KVOp.APPEND, "a", "+")]
+        assert [e.index for e in out.persist.entries] == [2]
+        assert decode_commands(out.persist.entries[0].data) == [put("a", "1"), put("a", "2"), KVCommand(KVOp.APPEND, "a", "+")]
         assert out.replies == [(13, KVResult(KVCode.BAD_REQUEST, error="unknown operation 99"))]
         net.stabilize()
-        assert [net.replies[r].index for r in (11, 14, 15)] == [2, 3, 4]
+        assert [net.replies[r] for r in (11, 14, 15)] == [KVResult(KVCode.OK, index=2)] * 3
         # The read's index is the commit index it arrived at; it is served once that is applied and
         # may see the burst's writes too (they were concurrent with it, so either is linearizable).
         assert net.replies[12].index == 1 and net.replies[12].value in ("", "1", "2", "2+")
         assert all(core.kv.data == {"a": "2+"} for core in net.nodes.values())
+
+    def test_a_long_burst_is_split_into_entries_of_at_most_256_writes(self) -> None:
+        """Bursts share entries only up to a bound, so one entry stays far below a message's size limit."""
+        net = Net(3)
+        leader = net.elect("n1")
+        out = net.absorb("n1", leader.request_many([(i, put(f"k{i}", str(i), "c", i + 1)) for i in range(600)], net.now))
+        assert [len(decode_commands(e.data)) for e in out.persist.entries] == [256, 256, 88]
+        net.stabilize()
+        assert sorted({r.index for r in net.replies.values()}) == [2, 3, 4] and len(net.replies) == 600
+        assert all(core.kv.data == {f"k{i}": str(i) for i in range(600)} for core in net.nodes.values())
+
+    def test_a_retried_write_in_a_burst_applies_once(self) -> None:
+        """Sessions work per command inside a shared entry: a retry in the same burst is answered
+        with the first one's result and not applied again."""
+        net = Net(3)
+        net.elect("n1")
+        cmd = KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)
+        net.absorb("n1", net.nodes["n1"].request_many([(1, cmd), (2, cmd)], net.now))
+        net.stabilize()
+        assert net.replies[1] == net.replies[2] == KVResult(KVCode.OK, index=2)
+        assert all(core.kv.data == {"k": "x"} for core in net.nodes.values())
 
     def test_a_burst_at_a_follower_is_refused_whole(self) -> None:
         """Every request of a burst sent to a follower is answered NOT_LEADER, with the hint."""

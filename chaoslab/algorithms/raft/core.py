@@ -34,7 +34,7 @@ from chaoslab.algorithms.base import Output
 from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
 from chaoslab.algorithms.raft.config import RaftConfig
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist, Snapshot
-from chaoslab.algorithms.raft.kv import KVStore, decode_command, describe, encode_command
+from chaoslab.algorithms.raft.kv import KVStore, decode_commands, describe_entry, encode_commands
 from chaoslab.algorithms.raft.log import RaftLog
 from chaoslab.algorithms.raft.messages import (
     MESSAGE_TYPES,
@@ -71,6 +71,7 @@ _KIND_SUMMARY = {
 # heartbeat rounds while entries are out is presumed to have lost some: probe it.
 _STALL_ROUNDS = 2
 _OPS = {int(op): op for op in KVOp}  # a dict lookup: KVOp(x) costs more than a whole request
+_COMMANDS_PER_ENTRY = 256  # a burst's writes per log entry (keeps an entry well under gRPC's 4 MB)
 _NORMAL, _GET = EntryKind.NORMAL, KVOp.GET  # globals: an enum attribute costs ten times more
 
 # What the simulator's invariants see of each applied entry: (index, term, kind, data);
@@ -175,8 +176,8 @@ class RaftNode:
         self._quorum_deadline = _NEVER
         self._step_role: Callable[[str, Any, float, Output], None] = self._step_follower
         self._term_start = 0  # leader: index of its no-op, the first entry of its term
-        # leader: log index -> (client request id, the entry appended, its command decoded)
-        self._pending_writes: dict[int, tuple[int, Entry, KVCommand]] = {}
+        # leader: log index -> (the client request ids, the entry appended, its commands decoded)
+        self._pending_writes: dict[int, tuple[list[int], Entry, list[KVCommand]]] = {}
         self._dirty = False  # leader: something may be sendable; tick now
         self._receiving: _SnapshotReceiver | None = None  # follower: InstallSnapshot chunks so far
         # This input's durable changes, handed out as one RaftPersist by _finish.
@@ -268,7 +269,12 @@ class RaftNode:
 
     def request_many(self, requests: Iterable[tuple[int, KVCommand]], now: float) -> Output:
         """:meth:`request` for a burst of ``(request_id, command)`` pairs, in order, as one
-        input: one output and one commit check for the lot (etcd's Propose takes many)."""
+        input: one output and one commit check for the lot (etcd's Propose takes many).
+
+        The burst's writes share log entries, up to ``_COMMANDS_PER_ENTRY`` each,
+        applied in order: every entry costs each replica a message field, a WAL
+        record and a log slot, which a burst pays once instead of per write.
+        """
         out = Output()
         self._now = max(self._now, now)
         if not self._started or self.role != LEADER:
@@ -276,8 +282,8 @@ class RaftNode:
             for request_id, _ in requests:
                 out.reply(request_id, KVResult(KVCode.NOT_LEADER, leader_hint=self.leader or "", error="not the leader"))
             return out
-        entries: list[Entry] = []
-        next_index = self.log.last_index + 1
+        ids: list[int] = []
+        writes: list[KVCommand] = []
         for request_id, command in requests:
             op = _OPS.get(command.op)
             if op is None:
@@ -288,10 +294,16 @@ class RaftNode:
                 read_index = max(self.commit_index, self._term_start)
                 self.reads.add(PendingRead(request_id, command.key, read_index), self.quorum)
             else:
-                entry = Entry(next_index, self.term, _NORMAL, encode_command(command))
-                entries.append(entry)
-                self._pending_writes[next_index] = (request_id, entry, command)
-                next_index += 1
+                ids.append(request_id)
+                writes.append(command)
+        entries: list[Entry] = []
+        index = self.log.last_index + 1
+        for at in range(0, len(writes), _COMMANDS_PER_ENTRY):
+            chunk = writes[at : at + _COMMANDS_PER_ENTRY]
+            entry = Entry(index, self.term, _NORMAL, encode_commands(chunk))
+            entries.append(entry)
+            self._pending_writes[index] = (ids[at : at + _COMMANDS_PER_ENTRY], entry, chunk)
+            index += 1
         self._append(*entries)
         self._serve_reads(out)
         self._maybe_commit(out)  # a single-node cluster commits at once
@@ -742,9 +754,10 @@ class RaftNode:
     def _abandon_requests(self, out: Output) -> None:
         """Leadership is over: tell every waiting client, so none waits forever."""
         hint = self.leader or ""
-        for request_id, _, _ in self._pending_writes.values():
-            # The entry may still commit under a later leader, or be overwritten.
-            out.reply(request_id, KVResult(KVCode.UNAVAILABLE, leader_hint=hint, error=_LEADERSHIP_LOST))
+        for request_ids, _, _ in self._pending_writes.values():
+            for request_id in request_ids:
+                # The entry may still commit under a later leader, or be overwritten.
+                out.reply(request_id, KVResult(KVCode.UNAVAILABLE, leader_hint=hint, error=_LEADERSHIP_LOST))
         self._pending_writes = {}
         for read in self.reads.drain():
             # A read has no effect: it is safe to retry anywhere.
@@ -874,20 +887,23 @@ class RaftNode:
             for entry in self.log.between(self.applied_index + 1, self.commit_index):
                 index = entry.index
                 mine = pending.pop(index, None)
-                result: KVResult | None = None
-                if entry.kind == _NORMAL:
-                    if mine is not None and mine[1] is entry:
-                        result = kv.apply(index, mine[2])  # our own proposal: no need to decode it again
-                    else:
-                        try:
-                            result = kv.apply(index, decode_command(entry.data))
-                        except ValueError as e:
-                            result = KVResult(KVCode.BAD_REQUEST, index=index, error=str(e))
+                if mine is not None and mine[1] is entry:
+                    # Our own proposal: its commands are at hand, no need to decode them.
+                    for request_id, command in zip(mine[0], mine[2]):
+                        out.reply(request_id, kv.apply(index, command))
+                elif entry.kind == _NORMAL:
+                    try:
+                        commands = decode_commands(entry.data)
+                    except ValueError:
+                        commands = []  # not a command: applies as nothing, alike on every replica
+                    for command in commands:
+                        kv.apply(index, command)
+                if mine is not None and mine[1] is not entry:  # cannot happen: pending writes go with leadership
+                    for request_id in mine[0]:
+                        out.reply(request_id, KVResult(KVCode.UNAVAILABLE, error=_LEADERSHIP_LOST))
                 self.applied_index = index
                 if trace is not None:
                     trace.append((index, entry.term, EntryKind(entry.kind), entry.data))
-                if mine is not None:
-                    out.reply(mine[0], result or KVResult(KVCode.OK, index=index))
         self._serve_reads(out)
         if self.applied_index - self.log.snapshot_index >= self.config.snapshot_threshold and self._may_compact():
             self._take_snapshot(out)
@@ -949,6 +965,6 @@ def _summary(e: Entry) -> str:
     if e.kind == EntryKind.CONFIG:
         return "config"
     try:
-        return describe(decode_command(e.data))
+        return describe_entry(e.data)
     except ValueError:
         return f"? {len(e.data)} bytes"
