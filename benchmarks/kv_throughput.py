@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import itertools
 import os
 import random
 import sys
@@ -60,6 +61,7 @@ from proxy_latency import MachineShare, proc_cpu_s
 
 KEYS = 1000
 KEY_NAMES = [f"k{i}" for i in range(KEYS)]
+_MEASUREMENTS = itertools.count(1)
 VALUE_BYTES = 16
 OK = kv_pb2.KV_CODE_OK
 NOT_FOUND = kv_pb2.KV_CODE_NOT_FOUND
@@ -296,7 +298,8 @@ async def measure(conns: list[Any], nodes: int, workload: str, n_clients: int, w
                   timeout: float, procs: Processes, seed: int) -> Result:
     stats, window = Stats(), Window()
     rng = random.Random(seed)
-    tag = f"{workload[0]}{n_clients}-{rng.randrange(1 << 30):x}"
+    # Fresh client ids for every measurement: a repeated one would restart its seq at 1 (stale).
+    tag = f"{workload[0]}{n_clients}-{next(_MEASUREMENTS)}-{rng.randrange(1 << 30):x}"
     clients = [Client(conns[i % len(conns)], f"{tag}-c{i}", workload == "mixed", window, stats, random.Random(rng.random()))
                for i in range(n_clients)]
     try:
