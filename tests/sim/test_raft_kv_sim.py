@@ -47,7 +47,8 @@ CONFIGS = [
     {},
     {"pre_vote": False, "check_quorum": False},
     # small snapshots, batches and windows: compaction, InstallSnapshot and flow control all the time
-    {"snapshot_threshold": 25, "snapshot_chunk_bytes": 96, "max_batch_entries": 4, "max_inflight": 2},
+    {"snapshot_threshold": 25, "snapshot_threshold_bytes": 600, "snapshot_chunk_bytes": 96, "max_batch_entries": 4,
+     "max_inflight": 2},
     {"pre_vote": False, "check_quorum": True, "snapshot_threshold": 60, "max_sessions": 2},
 ]
 SIZES = [3, 5, 5, 3]

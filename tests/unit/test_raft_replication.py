@@ -617,6 +617,21 @@ class TestReadIndex:
 
 
 class TestSnapshots:
+    def test_applied_bytes_trigger_a_snapshot_too(self) -> None:
+        """Entries can hold a burst of writes each, so the log is also bounded by bytes: a snapshot is
+        taken once the entry data applied since the last one reaches snapshot_threshold_bytes."""
+        net = Net(3, snapshot_threshold=1000, snapshot_threshold_bytes=2000)
+        leader = net.elect("n1")
+        net.absorb("n1", leader.request_many([(1000 + i, put(f"k{i}", "v" * 20)) for i in range(40)], net.now))
+        net.stabilize()
+        assert leader.log.snapshot_index == 0  # one entry of about 1,900 bytes: under both thresholds
+        net.absorb("n1", leader.request_many([(2000 + i, put(f"j{i}", "v" * 20)) for i in range(10)], net.now))
+        net.stabilize()
+        assert all(core.log.snapshot_index == 3 for core in net.nodes.values())  # 2 entries, over 2,000 bytes
+        net.request("n1", put("x", "1"))
+        net.stabilize()
+        assert leader.log.snapshot_index == 3  # counting starts again from the snapshot
+
     def test_leader_defers_compaction_while_a_follower_trails(self) -> None:
         """A replicating follower that has not been sent the entries a snapshot would compact keeps the
         leader from compacting them, up to twice the threshold; then it compacts anyway."""
@@ -848,14 +863,17 @@ class TestStatus:
 class TestSettings:
     def test_defaults(self) -> None:
         """Replication and snapshot settings default to 512 entries / 1 MiB per AppendEntries, 8 in
-        flight, a snapshot every 2,000 entries sent in 256 KiB chunks, 10,000 client sessions."""
+        flight, a snapshot every 10,000 entries or 8 MiB sent in 256 KiB chunks, 10,000 client sessions."""
         config = parse_config({})
         assert (config.max_batch_entries, config.max_batch_bytes, config.max_inflight) == (512, 1 << 20, 8)
-        assert (config.snapshot_threshold, config.snapshot_chunk_bytes) == (10_000, 256 << 10)
+        assert (config.snapshot_threshold, config.snapshot_threshold_bytes, config.snapshot_chunk_bytes) == (
+            10_000, 8 << 20, 256 << 10)
         assert config.max_sessions == 10_000
 
     @pytest.mark.parametrize(
-        "key", ["max_batch_entries", "max_batch_bytes", "max_inflight", "snapshot_threshold", "snapshot_chunk_bytes"]
+        "key",
+        ["max_batch_entries", "max_batch_bytes", "max_inflight", "snapshot_threshold", "snapshot_threshold_bytes",
+         "snapshot_chunk_bytes"],
     )
     @pytest.mark.parametrize("value", [0, -1, 1.5, "8", True])
     def test_counts_must_be_positive_whole_numbers(self, key: str, value: Any) -> None:

@@ -31,8 +31,11 @@ class RaftConfig:
     max_batch_bytes: int = 1024 * 1024
     # A follower in step may have this many AppendEntries unacknowledged (pipelining).
     max_inflight: int = 8
-    # Snapshot the state machine and compact the log every this many applied entries.
+    # Snapshot the state machine and compact the log every this many applied entries,
+    # or sooner once the log holds this many bytes of entry data (a burst's writes
+    # share an entry, so entries alone do not bound the log's memory).
     snapshot_threshold: int = 10_000
+    snapshot_threshold_bytes: int = 8 * 1024 * 1024
     # InstallSnapshot sends the snapshot in pieces of this many bytes.
     snapshot_chunk_bytes: int = 256 * 1024
     # Client sessions the state machine remembers (least recently applied forgotten first).
@@ -100,6 +103,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "max_batch_bytes": _count,
     "max_inflight": _count,
     "snapshot_threshold": _count,
+    "snapshot_threshold_bytes": _count,
     "snapshot_chunk_bytes": _count,
     "max_sessions": _count,
 }

@@ -158,6 +158,7 @@ class RaftNode:
         # but everything up to it was committed, so it is safe to apply at start.
         self.commit_index = min(max(d.hard_state.commit, self.log.snapshot_index), self.log.last_index)
         self.applied_index = self.log.snapshot_index
+        self._applied_bytes = 0  # entry data applied since the last snapshot (a snapshot trigger)
         self._persisted = (self.term, self.voted_for, d.hard_state.commit)  # hard state on disk
 
         # Volatile state.
@@ -849,6 +850,7 @@ class RaftNode:
         self.kv = kv
         self.snapshot = self._unstable_snapshot = snap
         self.commit_index = self.applied_index = snap.index
+        self._applied_bytes = 0
         if self.applied_trace is not None:
             self.applied_trace.append((snap.index, snap.term, None, b""))
         out.event("snapshot", index=snap.index, term=snap.term, how="installed")
@@ -902,11 +904,20 @@ class RaftNode:
                     for request_id in mine[0]:
                         out.reply(request_id, KVResult(KVCode.UNAVAILABLE, error=_LEADERSHIP_LOST))
                 self.applied_index = index
+                self._applied_bytes += len(entry.data)
                 if trace is not None:
                     trace.append((index, entry.term, EntryKind(entry.kind), entry.data))
         self._serve_reads(out)
-        if self.applied_index - self.log.snapshot_index >= self.config.snapshot_threshold and self._may_compact():
+        if self._log_is_full(1) and self._may_compact():
             self._take_snapshot(out)
+
+    def _log_is_full(self, times: int) -> bool:
+        """Has the applied log reached ``times`` the snapshot threshold, in entries or in bytes?"""
+        config = self.config
+        return (
+            self.applied_index - self.log.snapshot_index >= times * config.snapshot_threshold
+            or self._applied_bytes >= times * config.snapshot_threshold_bytes
+        )
 
     def _may_compact(self) -> bool:
         """A leader holds off compacting entries a replicating follower has not been sent yet:
@@ -914,7 +925,7 @@ class RaftNode:
         snapshot costs far more than the entries (hashicorp/raft keeps trailing logs, etcd
         catch-up entries, for the same reason). At twice the threshold it compacts anyway,
         which bounds the log; a follower that is not replicating gets the snapshot."""
-        if self.role != LEADER or self.applied_index - self.log.snapshot_index >= 2 * self.config.snapshot_threshold:
+        if self.role != LEADER or self._log_is_full(2):
             return True
         return all(p.state != REPLICATE or p.next_index > self.applied_index for p in self.progress.values())
 
@@ -925,6 +936,7 @@ class RaftNode:
         assert term is not None
         snap = Snapshot(index, term, self.kv.encode())
         self.log.compact(index)
+        self._applied_bytes = 0
         self.snapshot = self._unstable_snapshot = snap
         out.event("snapshot", index=index, term=term, how="taken")
 
