@@ -54,7 +54,7 @@ CONFIGS = [
 SIZES = [3, 5, 5, 3]
 
 
-def workload_run(seed: int, **kw: Any) -> None:
+def workload_run(seed: int, clients: int = 3, **kw: Any) -> Any:
     result = run_scenario(
         "raft",
         seed=seed,
@@ -64,11 +64,12 @@ def workload_run(seed: int, **kw: Any) -> None:
         network=LOSSY,
         config=CONFIGS[seed % len(CONFIGS)],
         settle=6.0,
-        workload=3,
+        workload=clients,
         **kw,
     )
     assert result.ok, result.violation
     assert result.workload is not None and result.workload.counts()["ok"] > 0
+    return result
 
 
 def simulation(seed: int, nodes: int = 5, config: dict | None = None, network: NetworkConfig | None = None):
@@ -100,13 +101,15 @@ class TestUnderNemesis:
         workload_run(seed)
 
     @pytest.mark.slow
+    @pytest.mark.parametrize("bursts", [False, True], ids=["one-by-one", "bursts"])
     @pytest.mark.parametrize(
         "first", range(SLOW_SEEDS.start, SLOW_SEEDS.stop, SLOW_CHUNK), ids=lambda s: f"seeds={s}+{SLOW_CHUNK}"
     )
-    def test_clients_under_faults_many_seeds(self, first: int) -> None:
-        """The same over two thousand more seeds (run with --run-slow)."""
+    def test_clients_under_faults_many_seeds(self, first: int, bursts: bool) -> None:
+        """The same over two thousand more seeds, and the burst profile (below) over as many
+        (run with --run-slow)."""
         for seed in range(first, first + SLOW_CHUNK):
-            workload_run(seed)
+            (burst_run if bursts else workload_run)(seed)
 
 
 BURST_SEEDS = range(150)
@@ -115,22 +118,7 @@ BURST_SEEDS = range(150)
 def burst_run(seed: int) -> Any:
     """Eight clients whose requests reach a node within 5 ms go to it as one burst: the leader
     puts them in shared log entries (request_many), as the runtime does with each KVBatch."""
-    result = run_scenario(
-        "raft",
-        seed=seed,
-        nodes=SIZES[seed % len(SIZES)],
-        duration=4.0,
-        nemesis=True,
-        network=LOSSY,
-        config=CONFIGS[seed % len(CONFIGS)],
-        settle=6.0,
-        workload=8,
-        rate=800.0,
-        request_window=0.005,
-    )
-    assert result.ok, result.violation
-    assert result.workload is not None and result.workload.counts()["ok"] > 0
-    return result
+    return workload_run(seed, clients=8, rate=800.0, request_window=0.005)
 
 
 class TestBursts:
@@ -139,15 +127,6 @@ class TestBursts:
         """The same checks as above when writes share entries: every acknowledged write is in the
         entry committed at its index, after all earlier writes to its key, on every replica."""
         burst_run(seed)
-
-    @pytest.mark.slow
-    @pytest.mark.parametrize(
-        "first", range(SLOW_SEEDS.start, SLOW_SEEDS.stop, SLOW_CHUNK), ids=lambda s: f"seeds={s}+{SLOW_CHUNK}"
-    )
-    def test_bursts_under_faults_many_seeds(self, first: int) -> None:
-        """The same over two thousand more seeds (run with --run-slow)."""
-        for seed in range(first, first + SLOW_CHUNK):
-            burst_run(seed)
 
     def test_bursts_do_share_entries(self) -> None:
         """The burst profile really puts several writes in one entry (or it would test nothing new)."""
