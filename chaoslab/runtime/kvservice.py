@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from chaoslab.algorithms.raft.commands import KVCode, KVOp, KVResult
+from chaoslab.algorithms.raft.commands import OPS, KVCode, KVResult
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 
 DEFAULT_DEADLINE = 5.0  # when the client sent none
@@ -27,9 +27,6 @@ _MARGIN = 0.05  # answer a unary call this much before its gRPC deadline, so the
 
 Submit = Callable[[list[Any], Callable[[int, Any], None]], list[int]]
 Answer = Callable[[kv_pb2.KVRequest, KVResult], Any]  # gets each request's result, once
-
-
-_OPS = {int(op): op for op in KVOp}
 
 
 class _Batch:
@@ -123,7 +120,7 @@ class KVService(kv_pb2_grpc.KVServicer):
         batch = _Batch(self, answer)
         valid: list[kv_pb2.KVRequest] = []
         for request in requests:
-            if request.op in _OPS and request.key:
+            if request.op in OPS and request.key:
                 valid.append(request)
             else:
                 answer(request, KVResult(KVCode.BAD_REQUEST, error="a request needs an op and a key"))

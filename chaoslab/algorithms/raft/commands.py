@@ -20,6 +20,10 @@ class KVOp(IntEnum):
     DELETE = 5
 
 
+# number -> KVOp: a dict lookup, where KVOp(n) costs more than handling a whole request
+OPS: dict[int, KVOp] = {int(op): op for op in KVOp}
+
+
 class KVCode(IntEnum):
     OK = 0
     NOT_FOUND = 1  # get/delete/cas of a missing key

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.base import Output
-from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
+from chaoslab.algorithms.raft.commands import OPS, KVCode, KVCommand, KVOp, KVResult
 from chaoslab.algorithms.raft.config import RaftConfig
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist, Snapshot
 from chaoslab.algorithms.raft.kv import KVStore, decode_commands, describe_entry, encode_commands
@@ -70,7 +70,6 @@ _KIND_SUMMARY = {
 # A replicating follower that has not acknowledged anything for this many
 # heartbeat rounds while entries are out is presumed to have lost some: probe it.
 _STALL_ROUNDS = 2
-_OPS = {int(op): op for op in KVOp}  # a dict lookup: KVOp(x) costs more than a whole request
 _COMMANDS_PER_ENTRY = 256  # a burst's writes per log entry (keeps an entry well under gRPC's 4 MB)
 _NORMAL, _GET = EntryKind.NORMAL, KVOp.GET  # globals: an enum attribute costs ten times more
 
@@ -286,7 +285,7 @@ class RaftNode:
         ids: list[int] = []
         writes: list[KVCommand] = []
         for request_id, command in requests:
-            op = _OPS.get(command.op)
+            op = OPS.get(command.op)
             if op is None:
                 out.reply(request_id, KVResult(KVCode.BAD_REQUEST, error=f"unknown operation {command.op!r}"))
             elif op == _GET:

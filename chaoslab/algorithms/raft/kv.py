@@ -19,13 +19,10 @@ import json
 import struct
 from dataclasses import dataclass
 
-from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
+from chaoslab.algorithms.raft.commands import OPS, KVCode, KVCommand, KVOp, KVResult
 
 DEFAULT_MAX_SESSIONS = 10_000
 
-_OP_NAMES = {KVOp.GET: "get", KVOp.PUT: "put", KVOp.CAS: "cas", KVOp.APPEND: "append", KVOp.DELETE: "delete"}
-_OPS_BY_NAME = {name: op for op, name in _OP_NAMES.items()}
-WRITES = frozenset({KVOp.PUT, KVOp.CAS, KVOp.APPEND, KVOp.DELETE})
 # Every replica runs apply for every write; an enum attribute lookup costs ten times a global's.
 _PUT, _APPEND, _DELETE, _CAS = KVOp.PUT, KVOp.APPEND, KVOp.DELETE, KVOp.CAS
 _OK, _NOT_FOUND, _CAS_MISMATCH = KVCode.OK, KVCode.NOT_FOUND, KVCode.CAS_MISMATCH
@@ -40,7 +37,6 @@ _OK, _NOT_FOUND, _CAS_MISMATCH = KVCode.OK, KVCode.NOT_FOUND, KVCode.CAS_MISMATC
 _ONE, _BATCH = 1, 2
 _HEAD = struct.Struct("<BBBQIIIH")  # format, op, expect_absent, seq, then the lengths of key, value, expected, client_id
 _COUNT = struct.Struct("<BI")  # format, number of commands that follow (each encoded as one)
-_OPS = {int(op): op for op in KVOp}
 
 
 def encode_command(c: KVCommand) -> bytes:
@@ -69,7 +65,7 @@ def _decode_at(data: bytes, at: int) -> tuple[KVCommand, int]:
     value = data[at : at + value_len].decode()
     at += value_len
     expected = data[at : at + expected_len].decode()
-    return KVCommand(_OPS[op], key, value, expected, bool(absent), data[at + expected_len : end].decode(), seq), end
+    return KVCommand(OPS[op], key, value, expected, bool(absent), data[at + expected_len : end].decode(), seq), end
 
 
 def decode_command(data: bytes) -> KVCommand:
