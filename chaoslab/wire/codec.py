@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from enum import IntEnum
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any
 
 from chaoslab.v1 import peer_pb2
@@ -61,9 +61,10 @@ class Codec:
         self._field_by_type: dict[type, str] = {}
         self._type_by_field: dict[str, type] = {}
         self._plans: dict[type, _Plan] = {}
-        # The last repeated field of dataclasses encoded: (first item, last item, length, its
-        # protobuf container). Items are immutable and held here, so identity means equality.
-        self._last_list: tuple[Any, Any, int, Any] | None = None
+        # The last repeated field of dataclasses encoded: (its items, its protobuf container).
+        # Messages are not changed once made and the items are held here, so the same objects
+        # in the same order encode the same.
+        self._last_list: tuple[tuple[Any, ...], Any] | None = None
         for cls in message_types:
             try:
                 name = _FIELD_BY_TYPE_NAME[cls.__name__]
@@ -99,15 +100,15 @@ class Codec:
             if repeated:
                 target = getattr(pb, name)
                 last = self._last_list
-                if last is not None and len(value) > 1 and last[0] is value[0] and last[1] is value[-1] and last[2] == len(value):
-                    # The same run of items as the message before (a leader's AppendEntries to
-                    # each follower): copying the built messages costs half of building them.
-                    target.MergeFrom(last[3])
+                if last is not None and len(value) > 1 and len(last[0]) == len(value) and all(map(is_, last[0], value)):
+                    # The very items of the message before (a leader's AppendEntries to each
+                    # follower): copying the built messages costs half of building them.
+                    target.MergeFrom(last[1])
                     continue
                 for item in value:
                     self._fill(target.add(), item)
                 if len(value) > 1:
-                    self._last_list = (value[0], value[-1], len(value), target)
+                    self._last_list = (tuple(value), target)
             elif value is not None:
                 self._fill(getattr(pb, name), value)
 

@@ -892,15 +892,17 @@ class RaftNode:
                     # Our own proposal: its commands are at hand, no need to decode them.
                     for request_id, command in zip(mine[0], mine[2]):
                         out.reply(request_id, kv.apply(index, command))
-                elif entry.kind == _NORMAL:
-                    try:
-                        commands = decode_commands(entry.data)
-                    except ValueError:
-                        commands = []  # not a command: applies as nothing, alike on every replica
-                    for command in commands:
-                        kv.apply(index, command)
-                if mine is not None and mine[1] is not entry:  # cannot happen: pending writes go with leadership
-                    for request_id in mine[0]:
+                else:
+                    if entry.kind == _NORMAL:
+                        try:
+                            commands = decode_commands(entry.data)
+                        except ValueError:
+                            commands = []  # not a command: applies as nothing, alike on every replica
+                        for command in commands:
+                            kv.apply(index, command)
+                    for request_id in mine[0] if mine is not None else ():
+                        # Not reached (pending writes go with leadership), but never answer a
+                        # client with another entry's result.
                         out.reply(request_id, KVResult(KVCode.UNAVAILABLE, error=_LEADERSHIP_LOST))
                 self.applied_index = index
                 self._applied_bytes += len(entry.data)

@@ -37,6 +37,7 @@ _OK, _NOT_FOUND, _CAS_MISMATCH = KVCode.OK, KVCode.NOT_FOUND, KVCode.CAS_MISMATC
 _ONE, _BATCH = 1, 2
 _HEAD = struct.Struct("<BBBQIIIH")  # format, op, expect_absent, seq, then the lengths of key, value, expected, client_id
 _COUNT = struct.Struct("<BI")  # format, number of commands that follow (each encoded as one)
+_BATCH_TAG = bytes((_BATCH,))
 
 
 def encode_command(c: KVCommand) -> bytes:
@@ -81,7 +82,7 @@ def decode_command(data: bytes) -> KVCommand:
 
 def decode_commands(data: bytes) -> list[KVCommand]:
     """The commands of a log entry, from :func:`encode_commands` or :func:`encode_command`."""
-    if data[:1] != bytes((_BATCH,)):
+    if data[:1] != _BATCH_TAG:
         return [decode_command(data)]
     try:
         _, count = _COUNT.unpack_from(data)
