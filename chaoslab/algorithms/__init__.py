@@ -7,6 +7,17 @@ two drivers; see :mod:`chaoslab.algorithms.base` for the contract they share.
 """
 
 from chaoslab.algorithms.base import Algorithm, Event, Output
-from chaoslab.algorithms.registry import ALGORITHMS, AlgorithmSpec, get_algorithm
+from chaoslab.algorithms.registry import ALGORITHMS, get_algorithm
+from chaoslab.algorithms.spec import AlgorithmSpec, RoleKind, SimHooks, StatusColumn
 
-__all__ = ["ALGORITHMS", "Algorithm", "AlgorithmSpec", "Event", "Output", "get_algorithm"]
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "AlgorithmSpec",
+    "Event",
+    "Output",
+    "RoleKind",
+    "SimHooks",
+    "StatusColumn",
+    "get_algorithm",
+]

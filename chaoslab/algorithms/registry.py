@@ -1,62 +1,80 @@
-"""Which algorithms chaoslab can run, and what drivers need to know of each."""
+"""Which algorithms chaoslab can run: the built-in ones, those other packages add, any by reference.
+
+An algorithm is found by name in this order:
+
+1. chaoslab's own (:data:`BUILTIN`);
+2. the ``chaoslab.algorithms`` entry-point group, so a package of the user's own adds one
+   without editing chaoslab (``[project.entry-points."chaoslab.algorithms"]
+   echo = "mypkg.echo:SPEC"`` in its pyproject.toml);
+3. a ``"package.module:attribute"`` reference naming an :class:`AlgorithmSpec` directly
+   (``chaoslab up mypkg.echo:SPEC``), for code that is importable but not installed.
+
+The spec comes back with ``ref`` set to where it was loaded from; child processes load
+that reference, so they run exactly the spec the user chose.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import importlib
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
 
-from chaoslab.algorithms.base import Algorithm, LatestState
+from chaoslab.algorithms.spec import AlgorithmSpec
 
-if TYPE_CHECKING:  # drivers inject a seeded rng; nothing here makes one
-    import random
+__all__ = ["ALGORITHMS", "BUILTIN", "DEFAULT_ALGORITHM", "ENTRY_POINT_GROUP", "available", "get_algorithm", "load_ref"]
 
+ENTRY_POINT_GROUP = "chaoslab.algorithms"
 
-@dataclass(frozen=True)
-class AlgorithmSpec:
-    name: str
-    summary: str
-    # (node_id, all node ids in order, config section, seeded rng, durable state or None) -> core
-    factory: Callable[[str, list[str], Mapping[str, Any], random.Random, Any], Algorithm]
-    # validates a config section (from clusters/<name>.toml plus overrides); raises ValueError
-    check_config: Callable[[Mapping[str, Any]], None]
-    message_types: tuple[type, ...]
-    # given every reachable node's status dict, is the cluster ready for users?
-    ready: Callable[[list[dict[str, Any]]], bool]
-    # an empty durable model (apply(persist), restore()); see base.LatestState
-    durable_model: Callable[[], Any] = LatestState
+#: chaoslab's own algorithms: name -> reference of its spec
+BUILTIN: dict[str, str] = {
+    "raft": "chaoslab.algorithms.raft.spec:SPEC",
+}
+ALGORITHMS: tuple[str, ...] = tuple(BUILTIN)
+#: what the simulator, the pytest plug-in and examples run when no algorithm is named
+DEFAULT_ALGORITHM = "raft"
 
 
-def _raft() -> AlgorithmSpec:
-    from chaoslab.algorithms.raft import RaftNode, parse_config
-    from chaoslab.algorithms.raft.durable import RaftDurable
-    from chaoslab.algorithms.raft.messages import MESSAGE_TYPES
+def load_ref(ref: str) -> Any:
+    """The object a ``"package.module:attribute"`` reference names (imported on demand).
 
-    def factory(node_id: str, nodes: list[str], config: Mapping[str, Any], rng: random.Random, durable: Any) -> Algorithm:
-        return RaftNode(node_id, nodes, parse_config(config), rng, durable)
-
-    def ready(statuses: list[dict[str, Any]]) -> bool:
-        return any(s.get("role") == "leader" for s in statuses)
-
-    return AlgorithmSpec(
-        name="raft",
-        summary="Raft consensus (elections, replicated log, key-value store)",
-        factory=factory,
-        check_config=lambda c: (parse_config(c), None)[1],
-        message_types=MESSAGE_TYPES,
-        ready=ready,
-        durable_model=RaftDurable,
-    )
+    Raises ``ValueError`` for a malformed reference and ``ImportError`` or
+    ``AttributeError`` when it names nothing.
+    """
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"{ref!r} is not a 'package.module:attribute' reference")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
-_LOADERS: dict[str, Callable[[], AlgorithmSpec]] = {"raft": _raft}
-ALGORITHMS: tuple[str, ...] = tuple(_LOADERS)
+def _plugins() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN}
 
 
+def available() -> dict[str, str]:
+    """Every algorithm that can be named: name -> reference (built-ins first, then plug-ins)."""
+    return {**BUILTIN, **_plugins()}
+
+
+@cache
 def get_algorithm(name: str) -> AlgorithmSpec:
-    """The spec for ``name``; ``KeyError`` with the known names otherwise."""
+    """The spec for a name or a ``module:attr`` reference; ``KeyError`` saying what is known otherwise."""
+    ref = BUILTIN.get(name) or _plugins().get(name)
+    if ref is None:
+        if ":" not in name:
+            raise KeyError(f"unknown algorithm {name!r} (known: {', '.join(available())})")
+        ref = name
     try:
-        loader = _LOADERS[name]
-    except KeyError:
-        raise KeyError(f"unknown algorithm {name!r} (known: {', '.join(ALGORITHMS)})") from None
-    return loader()
+        spec = load_ref(ref)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise KeyError(f"algorithm {name!r}: cannot load {ref}: {exc}") from None
+    if not isinstance(spec, AlgorithmSpec):
+        raise KeyError(f"algorithm {name!r}: {ref} is a {type(spec).__name__}, not an AlgorithmSpec")
+    if spec.ref == ref:
+        return spec
+    from dataclasses import replace
+
+    return replace(spec, ref=ref)

@@ -54,7 +54,7 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self.codec = Codec(self.algorithm.message_types)
         data_dir = run.node_dir(node_id)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.storage = storage_for(spec.algorithm, data_dir)
+        self.storage = storage_for(self.algorithm, data_dir)
         self.events = EventLog(run.events, node_id)
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
@@ -195,7 +195,7 @@ async def serve(run: RunDir, node_id: str, incarnation: int) -> int:
     server = new_server()
     peer_pb2_grpc.add_PeerServicer_to_server(node, server)
     node_pb2_grpc.add_NodeServicer_to_server(node, server)
-    if hasattr(node.core, "request"):
+    if node.algorithm.client_api == "kv":
         kv_pb2_grpc.add_KVServicer_to_server(KVService(node.submit, node.abandon, node.client_address), server)
     error = bind_all(server, [f"{HOST}:{address.port}"])
     if error:

@@ -2,9 +2,10 @@
 
 Each algorithm's persisted changes go to a storage with two methods:
 ``load()`` returns what the algorithm's factory takes on restart, and
-``save(persists)`` makes a batch of changes durable with one fsync. Raft keeps
-a write-ahead log (:mod:`chaoslab.runtime.raftlog`); algorithms whose
-persisted change is their whole durable state keep one JSON document.
+``save(persists)`` makes a batch of changes durable with one fsync. An
+algorithm names its own storage in its spec (Raft: a write-ahead log);
+algorithms whose persisted change is their whole durable state keep one JSON
+document.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Protocol
+
+from chaoslab.algorithms import AlgorithmSpec
+from chaoslab.algorithms.registry import load_ref
 
 
 class Storage(Protocol):
@@ -60,9 +64,8 @@ class DurableFile:
         pass
 
 
-def storage_for(algorithm: str, data_dir: Path) -> Storage:
-    if algorithm == "raft":
-        from chaoslab.runtime.raftlog import RaftLogStorage
-
-        return RaftLogStorage(data_dir)
-    return DurableFile(data_dir / "state.json")
+def storage_for(algorithm: AlgorithmSpec, data_dir: Path) -> Storage:
+    """The storage the algorithm's spec names, or one JSON document."""
+    if algorithm.storage is None:
+        return DurableFile(data_dir / "state.json")
+    return load_ref(algorithm.storage)(data_dir)

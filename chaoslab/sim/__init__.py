@@ -9,20 +9,7 @@ A seed names a run: the same seed gives the same :attr:`Simulation.trace`.
 ``python -m chaoslab.sim --seed 7 --nemesis --workload 3`` replays one from the shell.
 """
 
-from chaoslab.sim.invariants import (
-    ElectionSafety,
-    LeaderCompleteness,
-    LogMatching,
-    OneVotePerTerm,
-    StateMachineSafety,
-    TermMonotonic,
-    check_final,
-    converged_for,
-    invariants_for,
-    raft_caught_up,
-    raft_converged,
-    state_machine_of,
-)
+from chaoslab.sim.invariants import converged_for, invariants_for
 from chaoslab.sim.nemesis import FAULTS, Nemesis
 from chaoslab.sim.network import Links, NetworkConfig
 from chaoslab.sim.scenario import ScenarioResult, replay_command, run_scenario
@@ -33,28 +20,18 @@ __all__ = [
     "FAULTS",
     "AckedWrite",
     "ClientCall",
-    "ElectionSafety",
     "HistoryOp",
     "InvariantViolation",
-    "LeaderCompleteness",
     "Links",
-    "LogMatching",
     "Nemesis",
     "NetworkConfig",
-    "OneVotePerTerm",
     "ScenarioResult",
     "SimEvent",
     "Simulation",
-    "StateMachineSafety",
-    "TermMonotonic",
     "Workload",
-    "check_final",
     "converged_for",
     "derive_rng",
     "invariants_for",
-    "raft_caught_up",
-    "raft_converged",
     "replay_command",
     "run_scenario",
-    "state_machine_of",
 ]

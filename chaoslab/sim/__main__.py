@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from chaoslab.algorithms.registry import ALGORITHMS
+from chaoslab.algorithms.registry import DEFAULT_ALGORITHM, available, get_algorithm
 from chaoslab.sim.network import NetworkConfig
 from chaoslab.sim.scenario import run_scenario
 
@@ -24,13 +24,14 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m chaoslab.sim", description="Run one deterministic, seeded simulation.")
-    p.add_argument("--algorithm", default="raft", help=f"one of: {', '.join(ALGORITHMS)} (default raft)")
+    p.add_argument("--algorithm", default=DEFAULT_ALGORITHM,
+                   help=f"one of: {', '.join(available())}, or a module:attr reference (default {DEFAULT_ALGORITHM})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--duration", type=float, default=10.0, help="virtual seconds (of faults, with --nemesis)")
     p.add_argument("--settle", type=float, default=3.0, help="virtual seconds allowed to settle afterwards")
     p.add_argument("--nemesis", action="store_true", help="random partitions, crashes, restarts from the seed")
-    p.add_argument("--workload", type=int, default=0, metavar="CLIENTS", help="run this many key-value clients (raft)")
+    p.add_argument("--workload", type=int, default=0, metavar="CLIENTS", help="run this many key-value clients (algorithms serving the KV API)")
     p.add_argument("--rate", type=float, default=0.0, help="client operations/s in all (default 20 per client)")
     p.add_argument("--keys", type=int, default=4, help="keys the clients use")
     p.add_argument("--request-window", type=float, default=0.0, metavar="SECONDS",
@@ -82,8 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--workload and --rate must not be negative, --keys must be at least 1")
         if args.request_window < 0:
             raise ValueError("--request-window must not be negative")
-        if args.algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {args.algorithm!r} (known: {', '.join(ALGORITHMS)})")
+        try:
+            get_algorithm(args.algorithm)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
         network = NetworkConfig(
             drop=args.drop, duplicate=args.duplicate, delay=(args.delay_ms[0] / 1000, args.delay_ms[1] / 1000)
         )

@@ -1,314 +1,34 @@
-"""Properties checked while a simulation runs, and "has it settled?" predicates.
+"""What the simulator checks for an algorithm, taken from its spec (``AlgorithmSpec.sim``).
 
 Invariants are callables ``invariant(sim)`` run after every step; they read
 ``sim.step_events`` and ``sim.step_persists`` (what happened since they last
 ran) and keep their own history, so a property over the whole run (e.g. one
 leader per term *ever*, across crashes) costs O(events), not O(steps x nodes).
-
-Raft's log properties (Raft paper Figure 3) are checked the same way:
-Log Matching on every entry any node persists, State Machine Safety on every
-entry any node applies (cores report applies in ``applied_trace``), Leader
-Completeness whenever a leader is elected. Properties of a whole run with
-clients (acknowledged writes survive, replicas agree) are checked once at
-the end by :func:`check_final`.
+Each algorithm keeps its own next to its core (Raft's: ``raft/invariants.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chaoslab.algorithms.raft.commands import KVOp
-from chaoslab.algorithms.raft.kv import decode_commands
-from chaoslab.algorithms.raft.messages import EntryKind
+from chaoslab.algorithms import AlgorithmSpec, get_algorithm
 
 if TYPE_CHECKING:
-    from chaoslab.sim.simulation import Invariant, Simulation
-    from chaoslab.sim.workload import Workload
+    from chaoslab.algorithms.spec import Invariant
+    from chaoslab.sim.simulation import Simulation
 
 
-class ElectionSafety:
-    """Raft §5.2, Election Safety: at most one leader can be elected in a given term."""
-
-    def __init__(self) -> None:
-        self.leaders: dict[int, str] = {}  # term -> the node that became leader in it
-
-    def __call__(self, sim: Simulation) -> None:
-        for ev in sim.step_events:
-            if ev.kind == "role" and ev.data.get("role") == "leader":
-                term = ev.data["term"]
-                first = self.leaders.setdefault(term, ev.node)
-                assert first == ev.node, f"election safety: {first} and {ev.node} were both leader in term {term}"
+def spec_of(algorithm: str | AlgorithmSpec) -> AlgorithmSpec:
+    return algorithm if isinstance(algorithm, AlgorithmSpec) else get_algorithm(algorithm)
 
 
-class OneVotePerTerm:
-    """Raft §5.2: each server votes for at most one candidate in a given term, restarts included."""
-
-    def __init__(self) -> None:
-        self.votes: dict[tuple[str, int], str] = {}  # (voter, term) -> candidate
-
-    def __call__(self, sim: Simulation) -> None:
-        for ev in sim.step_events:
-            if ev.kind == "vote":
-                self._cast(ev.node, ev.data["term"], ev.data["candidate"])
-            elif ev.kind == "role" and ev.data.get("role") == "candidate":
-                self._cast(ev.node, ev.data["term"], ev.node)  # a candidate votes for itself
-
-    def _cast(self, voter: str, term: int, candidate: str) -> None:
-        first = self.votes.setdefault((voter, term), candidate)
-        assert first == candidate, f"double vote: {voter} voted for {first} and then {candidate} in term {term}"
-
-
-class TermMonotonic:
-    """Raft Figure 2: a server's current term only grows, and a restart resumes from it."""
-
-    def __init__(self) -> None:
-        self.terms: dict[str, int] = {}
-
-    def __call__(self, sim: Simulation) -> None:
-        for ev in sim.step_events:
-            if ev.kind == "term":
-                term = ev.data["term"]
-                last = self.terms.get(ev.node, 0)
-                assert term > last, f"term went from {last} to {term} on {ev.node}"
-                self.terms[ev.node] = term
-            elif ev.kind == "restart":
-                status = sim.status(ev.node)
-                if status is not None:
-                    last = self.terms.get(ev.node, 0)
-                    assert status["term"] >= last, f"{ev.node} restarted at term {status['term']}, below {last}"
-
-
-def raft_converged(sim: Simulation) -> bool:
-    """Some leader has a majority of the cluster at its term, following it.
-
-    (Nodes cut off in a minority may sit at higher terms; they cannot stop the
-    majority from making progress, so they do not count against it.)
-    """
-    statuses = sim.statuses()
-    backing: dict[tuple[int, str], int] = {}
-    for s in statuses.values():
-        if s["leader"]:
-            key = (s["term"], s["leader"])
-            backing[key] = backing.get(key, 0) + 1
-    majority = len(sim.node_ids) // 2 + 1
-    for (term, leader), count in backing.items():
-        status = statuses.get(leader)
-        if count >= majority and status is not None and status["role"] == "leader" and status["term"] == term:
-            return True
-    return False
-
-
-class LogMatching:
-    """Raft §5.3, Log Matching: two logs holding an entry with the same index and term are
-    identical up to it. Checked on every entry a node persists: same (index, term) means the
-    same entry, preceded by the same term (and so, inductively, by the same log)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[int, int], tuple[int, bytes]] = {}  # (index, term) -> (kind, data)
-        self.prev_terms: dict[tuple[int, int], int] = {}  # (index, term) -> term at index - 1
-
-    def __call__(self, sim: Simulation) -> None:
-        for node, persist in sim.step_persists:
-            entries = getattr(persist, "entries", None)
-            if not entries:
-                continue
-            core = sim.nodes.get(node)
-            log = getattr(core, "log", None)
-            prev_term = log.term_at(entries[0].index - 1) if log is not None else None
-            for e in entries:
-                key = (e.index, e.term)
-                body = (int(e.kind), e.data)
-                first = self.entries.setdefault(key, body)
-                assert first == body, f"log matching: {node} holds a different entry at index {e.index}, term {e.term}"
-                if prev_term is not None:
-                    seen = self.prev_terms.setdefault(key, prev_term)
-                    assert seen == prev_term, (
-                        f"log matching: {node}'s entry {e.index} (term {e.term}) follows term {prev_term}, "
-                        f"another log's follows term {seen}"
-                    )
-                prev_term = e.term
-
-
-class StateMachineSafety:
-    """Raft §5.4.3, State Machine Safety: no two servers apply different entries at one index.
-    Also: each server applies in order, each index once per boot (restarts replay from their
-    snapshot). Cores that have an ``applied_trace`` report what they apply."""
-
-    def __init__(self) -> None:
-        self.applied: dict[int, tuple[int, int, bytes]] = {}  # index -> (term, kind, data)
-        # index -> a term no earlier than the one it was committed in (the lowest term of
-        # any server when it applied it; a server applies only what its term's leader committed)
-        self.commit_term: dict[int, int] = {}
-        self.last: dict[str, int] = {}  # node -> last index applied (this boot)
-
-    def attach(self, sim: Simulation) -> None:
-        sim.add_boot_hook(self._watch)
-        for node, core in sim.nodes.items():
-            if core is not None:
-                self._watch(node, core)
-
-    def _watch(self, node: str, core: Any) -> None:
-        if hasattr(core, "applied_trace"):
-            core.applied_trace = []
-            self.last[node] = core.applied_index
-
-    def __call__(self, sim: Simulation) -> None:
-        for node, core in sim.nodes.items():
-            trace = getattr(core, "applied_trace", None)
-            if not trace:
-                continue
-            for index, term, kind, data in trace:
-                last = self.last.get(node, 0)
-                if kind is None:  # a snapshot installed: the state jumps to index
-                    assert index > last, f"{node} installed a snapshot at {index}, having applied {last}"
-                    known = self.applied.get(index)
-                    assert known is None or known[0] == term, (
-                        f"state machine safety: {node} installed a snapshot at {index} of term {term}, "
-                        f"but term {known[0]} was applied there"
-                    )
-                else:
-                    assert index == last + 1, f"{node} applied index {index} after {last}: out of order or twice"
-                    body = (term, int(kind), data)
-                    first = self.applied.setdefault(index, body)
-                    assert first == body, (
-                        f"state machine safety: {node} applied {_show(body)} at index {index}, "
-                        f"another server applied {_show(first)}"
-                    )
-                    self.commit_term[index] = min(self.commit_term.get(index, core.term), core.term)
-                self.last[node] = index
-            trace.clear()
-
-
-class LeaderCompleteness:
-    """Raft §5.4, Leader Completeness: an entry committed in term T is in the log of every
-    leader of a term after T (or in its snapshot). Checked whenever a leader is elected,
-    against every entry applied anywhere so far (applied implies committed)."""
-
-    def __init__(self, machine: StateMachineSafety) -> None:
-        self.machine = machine
-
-    def __call__(self, sim: Simulation) -> None:
-        for ev in sim.step_events:
-            if ev.kind == "role" and ev.data.get("role") == "leader":
-                core = sim.nodes.get(ev.node)
-                if core is not None:
-                    self.check(ev.node, core, ev.data["term"])
-
-    def check(self, node: str, core: Any, term: int) -> None:
-        log = core.log
-        applied, commit_term = self.machine.applied, self.machine.commit_term
-        for index in range(log.snapshot_index, max(applied, default=0) + 1):
-            known = applied.get(index)
-            if known is None or commit_term[index] >= term:
-                continue
-            held = log.term_at(index)
-            assert held == known[0], (
-                f"leader completeness: {node}, leader of term {term}, has "
-                f"{'no entry' if held is None else f'term {held}'} at index {index}, "
-                f"committed with term {known[0]}"
-            )
-
-
-def _overwritten(writes: list[tuple[tuple[int, int], tuple[str, int]]], at: tuple[int, int], ident: tuple[str, int]) -> bool:
-    """Did a write other than ``ident`` (its retries excepted) land after ``at`` (index, position in the entry)?"""
-    for later, who in reversed(writes):
-        if later <= at:
-            return False
-        if who != ident:
-            return True
-    return False
-
-
-def _show(body: tuple[int, int, bytes]) -> str:
-    term, kind, data = body
-    return f"(term {term}, {EntryKind(kind).name.lower()}, {data[:40]!r})"
-
-
-def invariants_for(algorithm: str) -> list[Invariant]:
+def invariants_for(algorithm: str | AlgorithmSpec) -> list[Invariant]:
     """Fresh instances of the safety properties the simulator checks for ``algorithm``."""
-    if algorithm == "raft":
-        machine = StateMachineSafety()
-        return [
-            ElectionSafety(),
-            OneVotePerTerm(),
-            TermMonotonic(),
-            LogMatching(),
-            machine,
-            LeaderCompleteness(machine),
-        ]
-    return []
+    return list(spec_of(algorithm).sim.invariants())
 
 
-def state_machine_of(invariants: list[Invariant]) -> StateMachineSafety | None:
-    """The StateMachineSafety among ``invariants`` (it holds every applied entry), if any."""
-    return next((i for i in invariants if isinstance(i, StateMachineSafety)), None)
-
-
-# --------------------------------------------------------------------------- end of a run
-
-
-def raft_caught_up(sim: Simulation) -> bool:
-    """Every node is up, follows one leader, and has applied everything that leader holds."""
-    if sim.down():
-        return False
-    statuses = sim.statuses()
-    leaders = [s for s in statuses.values() if s["role"] == "leader"]
-    if len(leaders) != 1:
-        return False
-    lead = leaders[0]
-    target = lead["raft"]["last_index"]
-    if lead["raft"]["commit_index"] != target:
-        return False
-    return all(s["raft"]["applied_index"] == target and s["term"] == lead["term"] for s in statuses.values())
-
-
-def check_final(sim: Simulation, machine: StateMachineSafety, workload: Workload | None = None) -> None:
-    """After heal and settle (see :func:`raft_caught_up`): replicas agree, and every write a
-    client saw succeed is committed at its index, with its effect in the final state unless a
-    later write to its key overwrote it. ``AssertionError`` otherwise."""
-    cores = [core for core in sim.nodes.values() if core is not None]
-    first = cores[0]
-    for core in cores[1:]:
-        assert core.applied_index == first.applied_index, (
-            f"replicas disagree: {core.node_id} applied {core.applied_index}, {first.node_id} {first.applied_index}"
-        )
-        assert core.kv == first.kv, f"replicas disagree: {core.node_id}'s state machine differs from {first.node_id}'s"
-    if workload is None:
-        return
-    applied = machine.applied
-    commands: dict[int, list[Any]] = {}  # a leader may put a burst of writes in one entry
-    for index, (_, kind, data) in applied.items():
-        if kind == EntryKind.NORMAL:
-            commands[index] = decode_commands(data)
-    writes: dict[str, list[tuple[tuple[int, int], tuple[str, int]]]] = {}  # key -> [((index, position), (client, seq))]
-    for index in sorted(commands):
-        for position, command in enumerate(commands[index]):
-            if command.op != KVOp.GET:
-                writes.setdefault(command.key, []).append(((index, position), (command.client_id, command.seq)))
-    final = first.kv.data
-    for ack in workload.acked:
-        c = ack.command
-        assert ack.index <= first.applied_index, f"acknowledged write at index {ack.index} was never applied: {c}"
-        got = commands.get(ack.index, [])
-        ident = (c.client_id, c.seq, c.op, c.key, c.value)
-        position = next((i for i, g in enumerate(got) if (g.client_id, g.seq, g.op, g.key, g.value) == ident), None)
-        assert position is not None, f"acknowledged write {c} is not in the entry committed at index {ack.index} ({got})"
-        if _overwritten(writes[c.key], (ack.index, position), (c.client_id, c.seq)):
-            continue
-        value = final.get(c.key)
-        if c.op in (KVOp.PUT, KVOp.CAS):
-            assert value == c.value, f"acknowledged {c} (index {ack.index}) lost: {c.key} is {value!r}"
-        elif c.op == KVOp.APPEND:
-            assert value is not None and value.endswith(c.value), (
-                f"acknowledged {c} (index {ack.index}) lost: {c.key} is {value!r}"
-            )
-        elif c.op == KVOp.DELETE:
-            assert value is None, f"acknowledged {c} (index {ack.index}) lost: {c.key} is {value!r}"
-
-
-def converged_for(algorithm: str) -> Callable[[Simulation], bool]:
+def converged_for(algorithm: str | AlgorithmSpec) -> Callable[[Simulation], bool]:
     """The predicate "the cluster has settled" for ``algorithm`` (default: the spec's ``ready``)."""
-    if algorithm == "raft":
-        return raft_converged
-    return lambda sim: sim.ready()
+    converged = spec_of(algorithm).sim.converged
+    return converged if converged is not None else (lambda sim: sim.ready())

@@ -2,7 +2,7 @@
 
 Tests and ``python -m chaoslab.sim`` both go through :func:`run_scenario`, so
 the replay command printed in a failure reproduces the failing run exactly.
-With a workload (Raft only), clients run during the fault window; after the
+With a workload (algorithms that serve the key-value API), clients run during the fault window; after the
 heal the cluster must settle *and* catch up, and then every acknowledged
 write must have survived and every replica must hold the same state.
 """
@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chaoslab.algorithms.registry import AlgorithmSpec
-from chaoslab.sim.invariants import check_final, converged_for, invariants_for, raft_caught_up, state_machine_of
+from chaoslab.algorithms.registry import DEFAULT_ALGORITHM
+from chaoslab.algorithms.spec import AlgorithmSpec
+from chaoslab.sim.invariants import converged_for, invariants_for, spec_of
 from chaoslab.sim.nemesis import Nemesis
 from chaoslab.sim.network import NetworkConfig
 from chaoslab.sim.simulation import InvariantViolation, Simulation
@@ -98,7 +99,7 @@ def replay_command(
 
 
 def run_scenario(
-    algorithm: str | AlgorithmSpec = "raft",
+    algorithm: str | AlgorithmSpec = DEFAULT_ALGORITHM,
     *,
     seed: int,
     nodes: int = 5,
@@ -123,11 +124,12 @@ def run_scenario(
     over ``keys`` keys) run until ``duration``; requests reaching a node within
     ``request_window`` seconds go to its core as one burst. Settling then also means every
     client is done and every node has applied the leader's whole log, and the
-    final checks (:func:`~chaoslab.sim.invariants.check_final`) must pass.
+    final checks (the spec's ``sim.check_final``) must pass.
     """
     network = network or NetworkConfig()
     config = dict(config or {})
-    name = algorithm if isinstance(algorithm, str) else algorithm.name
+    spec = spec_of(algorithm)
+    name = algorithm if isinstance(algorithm, str) else spec.name
     replay = replay_command(
         name,
         seed=seed,
@@ -145,17 +147,17 @@ def run_scenario(
     sim = Simulation(algorithm, nodes, seed, config, network, trace_messages=trace_messages,
                      request_window=request_window)
     sim.replay = replay
-    invariants = invariants_for(name)
+    invariants = invariants_for(spec)
     for invariant in invariants:
         sim.add_invariant(invariant)
-    converged = converged_for(name)
+    converged = converged_for(spec)
     clients = None
     if workload:
-        if name != "raft":
-            raise ValueError(f"a client workload needs a key-value algorithm (raft), not {name}")
+        if spec.client_api != "kv":
+            raise ValueError(f"a client workload needs an algorithm that serves the key-value API, not {spec.name}")
         clients = Workload(sim, clients=workload, keys=keys, rate=rate or 20.0 * workload)
         clients.start(0.0, until=duration)
-        converged = _quiet(converged, clients)
+        converged = _quiet(converged, clients, spec.sim.caught_up)
     faults_until = duration if nemesis else 0.0
     try:
         if nemesis:
@@ -166,7 +168,7 @@ def run_scenario(
             settled_at = sim.now
         else:
             # No faults: settle from the start, then keep running (invariants still on).
-            settled = sim.run_until(converged_for(name), settle)
+            settled = sim.run_until(converged_for(spec), settle)
             settled_at = sim.now
             if settled and sim.now < duration:
                 sim.run_for(duration - sim.now)
@@ -183,16 +185,19 @@ def run_scenario(
         if clients is not None:
             clients.finish()
         return ScenarioResult(sim, seed, faults_until, None, violation, replay, clients)
-    machine = state_machine_of(invariants)
-    if clients is not None and machine is not None:
+    if clients is not None and spec.sim.check_final is not None:
         try:
-            check_final(sim, machine, clients)
+            spec.sim.check_final(sim, invariants, clients)
         except AssertionError as e:
             violation = f"[seed={seed}, t={sim.now:.6f}s] {e}\nreplay: {replay}"
             return ScenarioResult(sim, seed, faults_until, None, violation, replay, clients)
     return ScenarioResult(sim, seed, faults_until, settled_at, None, replay, clients)
 
 
-def _quiet(converged: Callable[[Simulation], bool], clients: Workload) -> Callable[[Simulation], bool]:
-    """Settled, every client done, every node caught up with the leader."""
-    return lambda sim: clients.idle() and converged(sim) and raft_caught_up(sim)
+def _quiet(
+    converged: Callable[[Simulation], bool], clients: Workload, caught_up: Callable[[Simulation], bool] | None
+) -> Callable[[Simulation], bool]:
+    """Settled, every client done, every node caught up (as the algorithm defines it)."""
+    if caught_up is None:
+        return lambda sim: clients.idle() and converged(sim)
+    return lambda sim: clients.idle() and converged(sim) and caught_up(sim)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoslab.algorithms.base import Algorithm, Output
-from chaoslab.algorithms.registry import AlgorithmSpec, get_algorithm
+from chaoslab.algorithms.registry import DEFAULT_ALGORITHM, get_algorithm
+from chaoslab.algorithms.spec import AlgorithmSpec
 from chaoslab.sim.network import Links, NetworkConfig
 
 _TICK = 0
@@ -115,7 +116,7 @@ class Simulation:
 
     def __init__(
         self,
-        algorithm: str | AlgorithmSpec = "raft",
+        algorithm: str | AlgorithmSpec = DEFAULT_ALGORITHM,
         nodes: int | Sequence[str] = 5,
         seed: int = 0,
         config: Mapping[str, Any] | None = None,
@@ -379,12 +380,12 @@ class Simulation:
         return {n: core.status(self.now) for n, core in self.nodes.items() if core is not None}
 
     def leaders(self) -> dict[str, int]:
-        """Running nodes whose role is ``leader``, with their terms."""
-        return {n: s["term"] for n, s in self.statuses().items() if s.get("role") == "leader"}
+        """Running nodes whose role leads (the spec says which roles do), with their terms."""
+        return {n: s["term"] for n, s in self.statuses().items() if self.spec.leads(s.get("role", ""))}
 
     def ready(self) -> bool:
-        """The algorithm's own readiness test (raft: some node is leader)."""
-        return self.spec.ready(list(self.statuses().values()))
+        """The algorithm's own readiness test (by default: some node's role leads)."""
+        return self.spec.is_ready(list(self.statuses().values()))
 
     # ------------------------------------------------------------------ internals
 

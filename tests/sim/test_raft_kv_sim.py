@@ -25,17 +25,14 @@ from chaoslab.algorithms.raft.durable import RaftPersist
 from chaoslab.algorithms.raft.kv import decode_commands
 from chaoslab.algorithms.raft.messages import EntryKind
 from chaoslab.algorithms.registry import get_algorithm
+from chaoslab.algorithms.raft.invariants import check_final, raft_caught_up, raft_converged, state_machine_of
 from chaoslab.sim import (
     InvariantViolation,
     NetworkConfig,
     Simulation,
     Workload,
-    check_final,
     invariants_for,
-    raft_caught_up,
-    raft_converged,
     run_scenario,
-    state_machine_of,
 )
 from chaoslab.sim.__main__ import main
 

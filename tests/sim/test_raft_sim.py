@@ -23,16 +23,14 @@ import pytest
 from chaoslab.algorithms.raft import RaftNode, parse_config
 from chaoslab.algorithms.raft.durable import RaftDurable
 from chaoslab.algorithms.registry import get_algorithm
+from chaoslab.algorithms.raft.invariants import ElectionSafety, OneVotePerTerm, raft_converged
 from chaoslab.sim import (
-    ElectionSafety,
     InvariantViolation,
     Nemesis,
     NetworkConfig,
-    OneVotePerTerm,
     Simulation,
     derive_rng,
     invariants_for,
-    raft_converged,
     run_scenario,
 )
 

@@ -6,6 +6,8 @@ receives, so each network fault has a directly visible effect.
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import os
 import subprocess
@@ -71,8 +73,8 @@ PINGER = AlgorithmSpec(
     name="pinger",
     summary="test core",
     factory=Pinger,
-    check_config=lambda c: None,
     message_types=(Ping,),
+    roles={"member": "follow"},
     ready=lambda statuses: True,
 )
 
@@ -133,7 +135,7 @@ class TestVirtualTime:
             def tick(self, now: float) -> Output:
                 return Output()
 
-        spec = AlgorithmSpec("stuck", "", Stuck, lambda c: None, (Ping,), lambda s: True)
+        spec = dataclasses.replace(PINGER, name="stuck", factory=Stuck)
         sim = Simulation(spec, 2, seed=3)
         with pytest.raises(RuntimeError, match="seed=3"):
             sim.run_for(1.0)

@@ -11,7 +11,8 @@ import chaoslab.algorithms as algorithms_pkg
 import chaoslab.sim as sim_pkg
 
 ALGORITHM_ROOT = Path(algorithms_pkg.__file__).parent
-CORE_FILES = sorted(ALGORITHM_ROOT.rglob("*.py"))
+# Driver-side adapters (storage, services, panels) sit beside a core in <algorithm>/adapters/.
+CORE_FILES = sorted(p for p in ALGORITHM_ROOT.rglob("*.py") if "adapters" not in p.relative_to(ALGORITHM_ROOT).parts)
 SIM_FILES = sorted(Path(sim_pkg.__file__).parent.glob("*.py"))
 
 # No I/O, no clock, no threads, no unseeded randomness in a core.

@@ -99,7 +99,7 @@ class TestRegistry:
 
     def test_ready_means_some_node_leads(self) -> None:
         """The raft spec calls a cluster ready once any status reports the leader role."""
-        ready = get_algorithm("raft").ready
+        ready = get_algorithm("raft").is_ready
         assert not ready([{"role": "follower"}, {"role": "candidate"}])
         assert ready([{"role": "follower"}, {"role": "leader"}])
 

@@ -8,7 +8,7 @@ import pytest
 
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist, Snapshot
 from chaoslab.algorithms.raft.messages import Entry, EntryKind
-from chaoslab.runtime.raftlog import RaftLogStorage
+from chaoslab.algorithms.raft.adapters.wal import RaftLogStorage
 
 
 def random_persists(rng: random.Random, steps: int) -> list[RaftPersist]:

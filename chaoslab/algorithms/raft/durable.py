@@ -4,7 +4,7 @@ The core hands its driver a :class:`RaftPersist` (in ``Output.persist``) for
 every input that changed durable state. A driver makes it durable *before*
 sending the step's messages or replies, by applying it to a
 :class:`RaftDurable`: the simulator keeps that object in memory, the node
-runtime mirrors it in a write-ahead log (``chaoslab.runtime.raftlog``) that
+runtime mirrors it in a write-ahead log (``chaoslab.algorithms.raft.adapters.wal``) that
 rebuilds the same object on restart. ``RaftDurable.apply`` is the one
 definition of what "persisted" means; both storages are tested against it.
 """

@@ -1,0 +1,140 @@
+"""``AlgorithmSpec``: everything the rest of chaoslab knows about one algorithm.
+
+An algorithm is one folder (``chaoslab/algorithms/<name>/`` or a package of the
+user's own) whose ``SPEC`` is the only thing the runtime, the supervisor, the
+simulator, the CLI and the dashboard look at: nothing outside the folder names
+the algorithm. Drivers ask the spec, not the algorithm's name:
+
+- which roles exist and which of them lead (:meth:`AlgorithmSpec.leads`);
+- whether a cluster is ready for users (``ready``);
+- how its state survives a crash (``durable_model`` in memory, ``storage`` on disk);
+- whether it serves a client API (``client_api``);
+- what the simulator checks (``sim``);
+- what ``chaoslab status`` and the dashboard show (``status_columns``, ``panel``).
+
+The spec itself is pure. Driver-side pieces (on-disk storage, gRPC services,
+Rich panels) live in the algorithm's ``adapters/`` subpackage and are named
+here as ``"module:attribute"`` strings, imported only by the driver that needs
+them (:func:`chaoslab.algorithms.registry.load_ref`), so the core never imports I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from chaoslab.algorithms.base import Algorithm, LatestState
+
+if TYPE_CHECKING:  # drivers inject a seeded rng; nothing here makes one
+    import random
+
+__all__ = ["AlgorithmSpec", "RoleKind", "SimHooks", "StatusColumn"]
+
+#: What a role means to everything that does not know the algorithm: ``lead`` (a leader,
+#: coordinator, commander: the node others follow), ``campaign`` (trying to become one),
+#: ``follow`` (following one, or waiting for one).
+RoleKind = Literal["lead", "campaign", "follow"]
+
+#: A safety property run by the simulator after every step: ``invariant(sim)`` raises
+#: ``AssertionError`` on a violation. ``sim`` is a :class:`chaoslab.sim.Simulation`; an
+#: invariant reads ``sim.step_events``, ``sim.step_persists``, ``sim.statuses()`` and
+#: ``sim.nodes`` (the cores), and keeps its own history.
+Invariant = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class StatusColumn:
+    """One algorithm-specific column of ``chaoslab status``: ``header`` over the value at
+    the dotted ``path`` of a node's status dict (e.g. ``raft.commit_index``)."""
+
+    header: str
+    path: str
+
+    def value(self, status: Mapping[str, Any]) -> Any:
+        """The value at ``path`` in ``status``, or ``None`` where any part is missing."""
+        value: Any = status
+        for part in self.path.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                return None
+            value = value[part]
+        return value
+
+
+@dataclass(frozen=True)
+class SimHooks:
+    """What the simulator checks for an algorithm (all optional).
+
+    ``invariants`` makes fresh safety properties for one simulation. ``converged(sim)``
+    says the cluster has settled after faults (default: the spec's ``ready`` over the
+    running nodes). With a client workload, ``caught_up(sim)`` also says every node has
+    applied everything, and ``check_final(sim, invariants, workload)`` checks the end
+    state (acknowledged writes survive, replicas agree), raising ``AssertionError``.
+    """
+
+    invariants: Callable[[], list[Invariant]] = list
+    converged: Callable[[Any], bool] | None = None
+    caught_up: Callable[[Any], bool] | None = None
+    check_final: Callable[[Any, list[Invariant], Any], None] | None = None
+
+
+def _some_node_leads(spec: AlgorithmSpec, statuses: Sequence[Mapping[str, Any]]) -> bool:
+    return any(spec.leads(s.get("role", "")) for s in statuses)
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """The single plug-in point of an algorithm (see the module docstring)."""
+
+    name: str
+    summary: str
+    #: (node_id, all node ids in order, config section, seeded rng, durable state or None) -> core
+    factory: Callable[[str, list[str], Mapping[str, Any], random.Random, Any], Algorithm]
+    #: the message dataclasses it sends (the wire codec maps them by name)
+    message_types: tuple[type, ...]
+    #: every role a node can report, in display order, with what it means
+    roles: Mapping[str, RoleKind]
+    #: validates a config section (clusters/<name>.toml plus --set overrides); raises ValueError
+    check_config: Callable[[Mapping[str, Any]], None] = lambda config: None
+    #: the fewest nodes that make sense (``up`` refuses fewer with one line)
+    min_nodes: int = 1
+    #: given every reachable node's status dict, is the cluster ready for users?
+    #: (default: some node's role leads)
+    ready: Callable[[Sequence[Mapping[str, Any]]], bool] | None = None
+    #: an empty durable model (``apply(persist)``, ``restore()``); see base.LatestState
+    durable_model: Callable[[], Any] = LatestState
+    #: ``"module:attr"`` of ``storage(data_dir: Path) -> Storage`` for the node runtime;
+    #: None keeps the whole durable state as one JSON document (for LatestState models)
+    storage: str | None = None
+    #: the client API the core serves through ``request``/``request_many``: ``"kv"`` takes
+    #: :mod:`chaoslab.algorithms.kv` commands and gets the ``chaoslab.v1.KV`` service; None: none
+    client_api: Literal["kv"] | None = None
+    #: extra columns for ``chaoslab status``
+    status_columns: tuple[StatusColumn, ...] = ()
+    #: ``"module:attr"`` of ``panel(snapshot, *, width) -> rich renderable`` for the dashboard
+    panel: str | None = None
+    #: the key of the algorithm's detail in a node's status dict (default: ``name``)
+    detail_key: str = ""
+    sim: SimHooks = field(default_factory=SimHooks)
+    #: where the spec was loaded from (``"module:attr"``); set by the registry so that
+    #: child processes load the very same spec
+    ref: str = ""
+
+    def leads(self, role: str) -> bool:
+        """Is ``role`` a leading role (leader, coordinator, commander)?"""
+        return self.roles.get(role) == "lead"
+
+    def leaders(self, statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """The ids, among ``{node id: status}``, of the nodes whose role leads."""
+        return [node for node, s in statuses.items() if self.leads(s.get("role", ""))]
+
+    def is_ready(self, statuses: Sequence[Mapping[str, Any]]) -> bool:
+        """The algorithm's readiness test over the reachable nodes' status dicts."""
+        if self.ready is not None:
+            return self.ready(statuses)
+        return _some_node_leads(self, statuses)
+
+    @property
+    def detail(self) -> str:
+        """The key under which a node's status dict carries the algorithm's own detail."""
+        return self.detail_key or self.name
