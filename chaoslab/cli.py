@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from chaoslab.algorithms.registry import available
 from chaoslab.errors import LabError
 
 app = typer.Typer(
@@ -59,7 +60,7 @@ def _cluster(name: Optional[str]):
 
 @app.command()
 def up(
-    algorithm: Annotated[str, typer.Argument(help="Algorithm to run: raft.")],
+    algorithm: Annotated[str, typer.Argument(help=f"Algorithm to run: {', '.join(available())}, or a package.module:SPEC reference.")],
     nodes: Annotated[Optional[int], typer.Option("--nodes", "-N", help="Number of nodes (1-64).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="Cluster name (default: the algorithm).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for every random choice (default: random, shown).")] = None,
@@ -69,7 +70,7 @@ def up(
     timeout: Annotated[str, typer.Option("--timeout", help="How long to wait for the cluster to be ready.")] = "30s",
     watch: Annotated[bool, typer.Option("--watch", help="Open the dashboard once the cluster is up.")] = False,
 ) -> None:
-    """Start a cluster of real node processes; return once it serves (raft: a leader is elected)."""
+    """Start a cluster of real node processes; return once it serves and its algorithm is ready (e.g. a leader is elected)."""
     from chaoslab.lab.cluster import Cluster
 
     started = time.monotonic()
@@ -140,33 +141,42 @@ def list_(as_json: JsonOpt = False) -> None:
 
 # -- looking -------------------------------------------------------------------
 
-_ROLE_STYLE = {"leader": "bold green", "candidate": "yellow", "pre_candidate": "yellow", "coordinator": "bold green"}
+_KIND_STYLE = {"lead": "bold green", "campaign": "yellow"}
 _STATE_STYLE = {"up": "green", "paused": "magenta", "crashed": "bold red", "starting": "yellow"}
 
 
 def _status_table(status: Any) -> Table:
     from chaoslab.lab.cluster import status_to_dict
 
+    from chaoslab.algorithms import get_algorithm
+    from chaoslab.lab.cluster import status_to_dict
+
     snap = status_to_dict(status)
+    algo = get_algorithm(snap["algorithm"])
+    extra = algo.status_columns
     uptime = time.time() - status.started_at
     table = Table(title=f"{snap['cluster']} · {snap['algorithm']} · seed {snap['seed']} · up {uptime:.0f}s",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 1), collapse_padding=True)
-    for col in ("node", "pid", "state", "role", "term", "leader", "commit", "apply", "last", "heard"):
-        table.add_column(col, justify="right" if col in ("pid", "term", "commit", "apply", "last") else "left",
-                         no_wrap=True)
+    for col in ("node", "pid", "state", "role"):
+        table.add_column(col, justify="right" if col == "pid" else "left", no_wrap=True)
+    table.add_column(algo.term_name, justify="right", no_wrap=True)
+    table.add_column("leader", no_wrap=True)
+    for column in extra:
+        table.add_column(column.header, justify="right", no_wrap=True)
+    table.add_column("heard", no_wrap=True)
     for node in snap["nodes"]:
         s = node.get("status")
         state = Text(node["state"], style=_STATE_STYLE.get(node["state"], ""))
         if not s:
             error = "" if node["state"] in ("crashed", "paused") else node.get("error", "")
-            table.add_row(node["id"], str(node["pid"]), state, Text(error, style="dim"), *[""] * 6)
+            table.add_row(node["id"], str(node["pid"]), state, Text(error, style="dim"), *[""] * (3 + len(extra)))
             continue
-        raft = s.get("raft", {})
         heard = float(s.get("last_heard_s", -1))
+        kind = algo.roles.get(s["role"])
         table.add_row(
             node["id"], str(node["pid"]), state,
-            Text(s["role"], style=_ROLE_STYLE.get(s["role"], "")), str(s["term"]), s.get("leader") or "-",
-            str(raft.get("commit_index", "")), str(raft.get("applied_index", "")), str(raft.get("last_index", "")),
+            Text(s["role"], style=_KIND_STYLE.get(kind, "") if kind else ""), str(s["term"]), s.get("leader") or "-",
+            *("" if (v := column.value(s)) is None else str(v) for column in extra),
             "-" if heard < 0 else f"{heard * 1000:.0f}ms" if heard < 1 else f"{heard:.1f}s",
         )
     return table
@@ -442,7 +452,7 @@ def faults(name: NameOpt = None, as_json: JsonOpt = False) -> None:
 
 # -- key-value client ------------------------------------------------------------
 
-kv_app = typer.Typer(help="Talk to a raft cluster's key-value store (finds the leader, retries until --timeout).",
+kv_app = typer.Typer(help="Talk to a cluster's key-value store, where its algorithm serves one (finds the leader, retries until --timeout).",
                      no_args_is_help=True)
 app.add_typer(kv_app, name="kv")
 TimeoutOpt = Annotated[str, typer.Option("--timeout", help="Give up after this long; says if the outcome is unknown.")]

@@ -1,4 +1,4 @@
-"""A key-value client for raft clusters: finds the leader, retries, applies once.
+"""A client of the key-value API (raft, or any algorithm that serves it): finds the leader, retries, applies once.
 
     from chaoslab.client import KVClient
     kv = KVClient.for_cluster(cluster)      # or KVClient({"n1": "127.0.0.1:7001", ...})
@@ -72,9 +72,13 @@ class KVClient:
 
     @classmethod
     def for_cluster(cls, cluster: Any, **kwargs: Any) -> KVClient:
+        """A client of ``cluster``'s nodes; ``LabError`` if its algorithm serves no key-value API."""
+        from chaoslab.errors import LabError
         from chaoslab.lab.spec import HOST, ClusterSpec
 
         spec = ClusterSpec.load(cluster.run.cluster)
+        if cluster.algorithm.client_api != "kv":
+            raise LabError(f"cluster {spec.name!r} runs {cluster.algorithm.name}, which serves no key-value API")
         return cls({a.id: f"{HOST}:{a.port}" for a in spec.addresses}, **kwargs)
 
     # -- operations -----------------------------------------------------------

@@ -115,6 +115,10 @@ class AlgorithmSpec:
     panel: str | None = None
     #: the key of the algorithm's detail in a node's status dict (default: ``name``)
     detail_key: str = ""
+    #: what a node's ``term`` counts, in words for people ("term", "epoch", "round")
+    term_name: str = "term"
+    #: the message attribute that is its term (copied into ``Envelope.term``), if any
+    term_field: str = "term"
     sim: SimHooks = field(default_factory=SimHooks)
     #: where the spec was loaded from (``"module:attr"``); set by the registry so that
     #: child processes load the very same spec
@@ -127,6 +131,15 @@ class AlgorithmSpec:
     def leaders(self, statuses: Mapping[str, Mapping[str, Any]]) -> list[str]:
         """The ids, among ``{node id: status}``, of the nodes whose role leads."""
         return [node for node, s in statuses.items() if self.leads(s.get("role", ""))]
+
+    def current_leader(self, statuses: Mapping[str, Mapping[str, Any]], exclude: Sequence[str] = ()) -> str | None:
+        """Of ``{node id: status}``, the leading node with the highest term (ids in ``exclude``
+        left out), or None: after a partition heals, an old leader may still think it leads."""
+        best = None
+        for node in self.leaders(statuses):
+            if node not in exclude and (best is None or statuses[node].get("term", 0) > statuses[best].get("term", 0)):
+                best = node
+        return best
 
     def is_ready(self, statuses: Sequence[Mapping[str, Any]]) -> bool:
         """The algorithm's readiness test over the reachable nodes' status dicts."""

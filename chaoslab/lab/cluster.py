@@ -21,12 +21,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from chaoslab.algorithms import get_algorithm
+from chaoslab.algorithms import AlgorithmSpec, get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.lab.rundir import RunDir, find_run_dir, home_dir, last_line, pid_alive
 from chaoslab.lab.spec import ClusterSpec, build_spec
@@ -45,6 +46,7 @@ from chaoslab.net.rules import (
 )
 from chaoslab.v1 import control_pb2, control_pb2_grpc
 from chaoslab.wire.plain import to_plain
+from chaoslab.wire.status import node_statuses, plain_detail
 
 UP_TIMEOUT = 30.0
 DOWN_TIMEOUT = 10.0
@@ -60,6 +62,8 @@ def status_to_dict(status: control_pb2.ClusterStatus) -> dict[str, Any]:
     snap = to_plain(status)
     for node in snap["nodes"]:
         s = node.get("status")
+        if s:
+            plain_detail(s)
         node["role"] = s["role"] if s else None
         node["term"] = s["term"] if s else None
         node["leader"] = (s["leader"] or None) if s else None
@@ -135,7 +139,7 @@ class Cluster:
         return cluster
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
-        algo = get_algorithm(ClusterSpec.load(self.run.spec).algorithm)
+        algo = self.algorithm
         deadline = time.monotonic() + timeout
         why = "the supervisor did not start"
         while time.monotonic() < deadline:
@@ -150,8 +154,8 @@ class Cluster:
             down = [n.id for n in status.nodes if n.state != "up"]
             if down:
                 why = f"not serving yet: {', '.join(down)}"
-            elif not algo.ready([to_plain(n.status) for n in status.nodes]):
-                why = "no leader elected"
+            elif not algo.is_ready(list(node_statuses(status).values())):
+                why = "not ready (no node leads)" if algo.ready is None else "not ready"
             else:
                 return
             time.sleep(0.05)
@@ -200,10 +204,14 @@ class Cluster:
     def node_ids(self) -> list[str]:
         return ClusterSpec.load(self.run.spec).node_ids
 
+    @cached_property
+    def algorithm(self) -> AlgorithmSpec:
+        """The spec of the algorithm this cluster runs."""
+        return get_algorithm(ClusterSpec.load(self.run.spec).algorithm)
+
     def leader(self) -> str | None:
-        """The node that is leader in the highest term, as reported right now."""
-        nodes = [n for n in self.status().nodes if n.HasField("status") and n.status.role == "leader"]
-        return max(nodes, key=lambda n: n.status.term).id if nodes else None
+        """The leading node (leader, coordinator, ...) in the highest term, as reported right now."""
+        return self.algorithm.current_leader(node_statuses(self.status()))
 
     def wait_for(self, predicate: Callable[[control_pb2.ClusterStatus], Any], timeout: float = 10.0, what: str = "condition") -> Any:
         """Poll status until ``predicate`` returns something truthy; return it."""
@@ -218,8 +226,7 @@ class Cluster:
 
     def wait_for_leader(self, timeout: float = 10.0, exclude: tuple[str, ...] = ()) -> str:
         def leader(status: control_pb2.ClusterStatus) -> str | None:
-            leaders = [n for n in status.nodes if n.HasField("status") and n.status.role == "leader" and n.id not in exclude]
-            return max(leaders, key=lambda n: n.status.term).id if leaders else None
+            return self.algorithm.current_leader(node_statuses(status), exclude)
 
         return self.wait_for(leader, timeout, "a leader")
 

@@ -112,14 +112,15 @@ def build_spec(
         algo = get_algorithm(algorithm)
     except KeyError as exc:
         raise LabError(exc.args[0]) from None
-    path = definition or default_definition_path(algorithm)
+    section = algo.name  # a spec loaded by reference is still configured under its own name
+    path = definition or default_definition_path(section)
     doc = load_definition(path) if path is not None else {}
-    if doc.get("algorithm", algorithm) != algorithm:
-        raise LabError(f"{path} defines a {doc['algorithm']!r} cluster, not {algorithm!r}")
+    if doc.get("algorithm", section) != section:
+        raise LabError(f"{path} defines a {doc['algorithm']!r} cluster, not {section!r}")
     for text in overrides or []:
         keys, value = parse_override(text)
         if len(keys) == 1 and keys[0] not in ("nodes", "seed"):
-            keys = [algorithm, *keys]  # `--set heartbeat_ms=30` means the algorithm's key
+            keys = [section, *keys]  # `--set heartbeat_ms=30` means the algorithm's key
         target = doc
         for k in keys[:-1]:
             target = target.setdefault(k, {})
@@ -127,16 +128,16 @@ def build_spec(
                 raise LabError(f"--set {text}: {k} is not a table")
         target[keys[-1]] = value
     n = nodes if nodes is not None else doc.get("nodes", 5)
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_NODES:
-        raise LabError(f"--nodes must be between 1 and {MAX_NODES}, got {n}")
+    if not isinstance(n, int) or isinstance(n, bool) or not algo.min_nodes <= n <= MAX_NODES:
+        raise LabError(f"--nodes must be between {algo.min_nodes} and {MAX_NODES} for {section}, got {n}")
     if base_port and not 1024 <= base_port <= 65535 - 2 * n:
         raise LabError(f"--base-port must leave room for {2 * n} ports between 1024 and 65535")
-    config = doc.get(algorithm, {})
+    config = doc.get(section, {})
     try:
         algo.check_config(config)
     except ValueError as exc:
-        raise LabError(f"{algorithm} config: {exc}") from None
-    cluster_name = name or algorithm
+        raise LabError(f"{section} config: {exc}") from None
+    cluster_name = name or section
     if not cluster_name.replace("-", "").replace("_", "").isalnum() or len(cluster_name) > 40:
         raise LabError(f"cluster name {cluster_name!r}: use letters, digits, - and _ (at most 40)")
     return ClusterSpec(

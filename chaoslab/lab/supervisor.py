@@ -28,12 +28,14 @@ from pathlib import Path
 
 import grpc
 
+from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.events import EventLog
 from chaoslab.lab.ports import assign_ports
 from chaoslab.lab.rundir import RunDir, last_line
 from chaoslab.lab.spec import HOST, ClusterSpec
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
+from chaoslab.wire.status import node_statuses
 from chaoslab.wire.streams import EXIT_PORT_IN_USE, bind_all, new_server
 
 log = logging.getLogger("chaoslab.lab")
@@ -84,6 +86,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
     def __init__(self, run: RunDir) -> None:
         self.run = run
         self.spec = ClusterSpec.load(run.spec)
+        self.algorithm = get_algorithm(self.spec.algorithm)
         self.events = EventLog(run.events, "lab")
         self.started_at = time.time()
         self.stop_requested = asyncio.Event()
@@ -242,12 +245,10 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         chosen: list[NodeHandle] = []
         for name in target.nodes:
             if name == "leader":
-                status = await self.cluster_status()
-                leaders = [n for n in status.nodes if n.HasField("status") and n.status.role in ("leader", "coordinator")]
-                if not leaders:
+                leader = self.algorithm.current_leader(node_statuses(await self.cluster_status()))
+                if leader is None:
                     raise LabError("no node is leader right now")
-                best = max(leaders, key=lambda n: n.status.term)
-                chosen.append(self.nodes[best.id])
+                chosen.append(self.nodes[leader])
             elif name == "random":
                 rng = random.Random(target.seed) if target.seed else self.rng
                 chosen.append(self.nodes[rng.choice(sorted(self.nodes))])

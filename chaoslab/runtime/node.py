@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from chaoslab.algorithms import Output, get_algorithm
 from chaoslab.events import EventLog
@@ -36,6 +35,7 @@ from chaoslab.runtime.storage import storage_for
 from chaoslab.runtime.kvservice import KVService
 from chaoslab.v1 import kv_pb2_grpc, node_pb2, node_pb2_grpc, peer_pb2, peer_pb2_grpc
 from chaoslab.wire.codec import Codec
+from chaoslab.wire.status import status_to_proto
 from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, consume, new_server, until_signalled
 
 log = logging.getLogger("chaoslab.node")
@@ -51,7 +51,7 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self.spec = spec
         self.node_id = node_id
         self.algorithm = get_algorithm(spec.algorithm)
-        self.codec = Codec(self.algorithm.message_types)
+        self.codec = Codec(self.algorithm.message_types, self.algorithm.term_field)
         data_dir = run.node_dir(node_id)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = storage_for(self.algorithm, data_dir)
@@ -170,9 +170,9 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
 
     async def Status(self, request: node_pb2.StatusRequest, context: grpc.aio.ServicerContext) -> node_pb2.NodeStatus:
         now = self.loop.time()
-        status = json_format.ParseDict(self.core.status(now, log_tail=request.log_tail), node_pb2.NodeStatus())
+        status = status_to_proto(self.core.status(now, log_tail=request.log_tail), self.algorithm.detail)
         status.id = self.node_id
-        status.algorithm = self.spec.algorithm
+        status.algorithm = self.algorithm.name
         status.pid = os.getpid()
         status.uptime_s = now - self.started
         status.messages_in = self.messages_in

@@ -23,7 +23,7 @@ class StatusRequest(_message.Message):
     def __init__(self, log_tail: _Optional[int] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("id", "algorithm", "role", "term", "leader", "pid", "uptime_s", "last_heard_s", "messages_in", "messages_out", "raft", "bully", "byzantine")
+    __slots__ = ("id", "algorithm", "role", "term", "leader", "pid", "uptime_s", "last_heard_s", "messages_in", "messages_out", "raft", "bully", "byzantine", "plugin")
     ID_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,7 @@ class NodeStatus(_message.Message):
     RAFT_FIELD_NUMBER: _ClassVar[int]
     BULLY_FIELD_NUMBER: _ClassVar[int]
     BYZANTINE_FIELD_NUMBER: _ClassVar[int]
+    PLUGIN_FIELD_NUMBER: _ClassVar[int]
     id: str
     algorithm: str
     role: str
@@ -50,7 +51,16 @@ class NodeStatus(_message.Message):
     raft: RaftStatus
     bully: BullyStatus
     byzantine: ByzantineStatus
-    def __init__(self, id: _Optional[str] = ..., algorithm: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader: _Optional[str] = ..., pid: _Optional[int] = ..., uptime_s: _Optional[float] = ..., last_heard_s: _Optional[float] = ..., messages_in: _Optional[int] = ..., messages_out: _Optional[int] = ..., raft: _Optional[_Union[RaftStatus, _Mapping]] = ..., bully: _Optional[_Union[BullyStatus, _Mapping]] = ..., byzantine: _Optional[_Union[ByzantineStatus, _Mapping]] = ...) -> None: ...
+    plugin: PluginStatus
+    def __init__(self, id: _Optional[str] = ..., algorithm: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader: _Optional[str] = ..., pid: _Optional[int] = ..., uptime_s: _Optional[float] = ..., last_heard_s: _Optional[float] = ..., messages_in: _Optional[int] = ..., messages_out: _Optional[int] = ..., raft: _Optional[_Union[RaftStatus, _Mapping]] = ..., bully: _Optional[_Union[BullyStatus, _Mapping]] = ..., byzantine: _Optional[_Union[ByzantineStatus, _Mapping]] = ..., plugin: _Optional[_Union[PluginStatus, _Mapping]] = ...) -> None: ...
+
+class PluginStatus(_message.Message):
+    __slots__ = ("key", "json")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    json: str
+    def __init__(self, key: _Optional[str] = ..., json: _Optional[str] = ...) -> None: ...
 
 class LogEntrySummary(_message.Message):
     __slots__ = ("index", "term", "kind", "text")

@@ -17,7 +17,7 @@ ENTRY_KIND_NOOP: EntryKind
 ENTRY_KIND_CONFIG: EntryKind
 
 class Envelope(_message.Message):
-    __slots__ = ("src", "dst", "term", "trace_id", "seq", "request_vote", "request_vote_reply", "append_entries", "append_entries_reply", "install_snapshot", "install_snapshot_reply", "timeout_now", "bully_election", "bully_answer", "bully_coordinator", "bully_heartbeat", "bully_heartbeat_reply", "byzantine_value")
+    __slots__ = ("src", "dst", "term", "trace_id", "seq", "request_vote", "request_vote_reply", "append_entries", "append_entries_reply", "install_snapshot", "install_snapshot_reply", "timeout_now", "bully_election", "bully_answer", "bully_coordinator", "bully_heartbeat", "bully_heartbeat_reply", "byzantine_value", "plugin_message")
     SRC_FIELD_NUMBER: _ClassVar[int]
     DST_FIELD_NUMBER: _ClassVar[int]
     TERM_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,7 @@ class Envelope(_message.Message):
     BULLY_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     BULLY_HEARTBEAT_REPLY_FIELD_NUMBER: _ClassVar[int]
     BYZANTINE_VALUE_FIELD_NUMBER: _ClassVar[int]
+    PLUGIN_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     src: str
     dst: str
     term: int
@@ -54,7 +55,16 @@ class Envelope(_message.Message):
     bully_heartbeat: BullyHeartbeat
     bully_heartbeat_reply: BullyHeartbeatReply
     byzantine_value: ByzantineValue
-    def __init__(self, src: _Optional[str] = ..., dst: _Optional[str] = ..., term: _Optional[int] = ..., trace_id: _Optional[str] = ..., seq: _Optional[int] = ..., request_vote: _Optional[_Union[RequestVote, _Mapping]] = ..., request_vote_reply: _Optional[_Union[RequestVoteReply, _Mapping]] = ..., append_entries: _Optional[_Union[AppendEntries, _Mapping]] = ..., append_entries_reply: _Optional[_Union[AppendEntriesReply, _Mapping]] = ..., install_snapshot: _Optional[_Union[InstallSnapshot, _Mapping]] = ..., install_snapshot_reply: _Optional[_Union[InstallSnapshotReply, _Mapping]] = ..., timeout_now: _Optional[_Union[TimeoutNow, _Mapping]] = ..., bully_election: _Optional[_Union[BullyElection, _Mapping]] = ..., bully_answer: _Optional[_Union[BullyAnswer, _Mapping]] = ..., bully_coordinator: _Optional[_Union[BullyCoordinator, _Mapping]] = ..., bully_heartbeat: _Optional[_Union[BullyHeartbeat, _Mapping]] = ..., bully_heartbeat_reply: _Optional[_Union[BullyHeartbeatReply, _Mapping]] = ..., byzantine_value: _Optional[_Union[ByzantineValue, _Mapping]] = ...) -> None: ...
+    plugin_message: PluginMessage
+    def __init__(self, src: _Optional[str] = ..., dst: _Optional[str] = ..., term: _Optional[int] = ..., trace_id: _Optional[str] = ..., seq: _Optional[int] = ..., request_vote: _Optional[_Union[RequestVote, _Mapping]] = ..., request_vote_reply: _Optional[_Union[RequestVoteReply, _Mapping]] = ..., append_entries: _Optional[_Union[AppendEntries, _Mapping]] = ..., append_entries_reply: _Optional[_Union[AppendEntriesReply, _Mapping]] = ..., install_snapshot: _Optional[_Union[InstallSnapshot, _Mapping]] = ..., install_snapshot_reply: _Optional[_Union[InstallSnapshotReply, _Mapping]] = ..., timeout_now: _Optional[_Union[TimeoutNow, _Mapping]] = ..., bully_election: _Optional[_Union[BullyElection, _Mapping]] = ..., bully_answer: _Optional[_Union[BullyAnswer, _Mapping]] = ..., bully_coordinator: _Optional[_Union[BullyCoordinator, _Mapping]] = ..., bully_heartbeat: _Optional[_Union[BullyHeartbeat, _Mapping]] = ..., bully_heartbeat_reply: _Optional[_Union[BullyHeartbeatReply, _Mapping]] = ..., byzantine_value: _Optional[_Union[ByzantineValue, _Mapping]] = ..., plugin_message: _Optional[_Union[PluginMessage, _Mapping]] = ...) -> None: ...
+
+class PluginMessage(_message.Message):
+    __slots__ = ("type", "json")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    json: str
+    def __init__(self, type: _Optional[str] = ..., json: _Optional[str] = ...) -> None: ...
 
 class RequestVote(_message.Message):
     __slots__ = ("term", "candidate", "last_log_index", "last_log_term", "pre_vote", "transfer")

@@ -8,11 +8,17 @@ mapping code, and a mismatch fails loudly at registration time.
 Each class's conversion is planned once into a :class:`_Plan`; the per-message
 work is then a getattr/setattr per field (``attrgetter`` on the way in). Every
 log entry crosses this code on every follower, so it is on the write path.
+
+A dataclass with no body type of its name (an algorithm from a plug-in) travels
+as a ``PluginMessage``: its name and its fields as JSON (:class:`_JsonPlan`),
+so a new algorithm needs no edit of the wire contract.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import typing
 from enum import IntEnum
 from operator import attrgetter, is_
@@ -54,22 +60,81 @@ class _Plan:
                     self.scalars.append(name)
 
 
-class Codec:
-    """Encodes and decodes one algorithm's message types."""
+class _JsonPlan:
+    """How one plug-in dataclass maps to and from JSON: scalars, strings, bytes (base64),
+    enums, nested dataclasses and lists of any of these."""
 
-    def __init__(self, message_types: typing.Iterable[type]) -> None:
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.hints = typing.get_type_hints(cls)
+        self.names = tuple(f.name for f in dataclasses.fields(cls))
+
+    def encode(self, obj: Any) -> str:
+        return json.dumps({name: _to_json(getattr(obj, name)) for name in self.names}, separators=(",", ":"))
+
+    def decode(self, text: str) -> Any:
+        raw = json.loads(text)
+        return self.cls(**{name: _from_json(self.hints[name], raw[name]) for name in self.names if name in raw})
+
+
+def _to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, IntEnum):
+        return int(value)
+    return value
+
+
+def _from_json(hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (list, tuple):
+        args = typing.get_args(hint)
+        items = [_from_json(args[0] if args else Any, v) for v in value]
+        return items if origin is list else tuple(items)
+    if origin is typing.Union or type(hint).__name__ == "UnionType":  # X | None
+        if value is None:
+            return None
+        return _from_json(next(a for a in typing.get_args(hint) if a is not type(None)), value)
+    if dataclasses.is_dataclass(hint):
+        inner = typing.get_type_hints(hint)
+        return hint(**{k: _from_json(inner[k], v) for k, v in value.items()})  # type: ignore[operator]
+    if hint is bytes:
+        return base64.b64decode(value)
+    if _is_enum(hint):
+        return hint(value)
+    return value
+
+
+class Codec:
+    """Encodes and decodes one algorithm's message types.
+
+    ``term_field`` names the message attribute copied into ``Envelope.term``
+    (for traces and the proxy); a message without it travels with term 0.
+    """
+
+    def __init__(self, message_types: typing.Iterable[type], term_field: str = "term") -> None:
+        self._term_field = term_field
         self._field_by_type: dict[type, str] = {}
         self._type_by_field: dict[str, type] = {}
         self._plans: dict[type, _Plan] = {}
+        self._json_plans: dict[type, _JsonPlan] = {}
+        self._json_by_name: dict[str, _JsonPlan] = {}
         # The last repeated field of dataclasses encoded: (its items, its protobuf container).
         # Messages are not changed once made and the items are held here, so the same objects
         # in the same order encode the same.
         self._last_list: tuple[tuple[Any, ...], Any] | None = None
         for cls in message_types:
-            try:
-                name = _FIELD_BY_TYPE_NAME[cls.__name__]
-            except KeyError:
-                raise TypeError(f"{cls.__name__} is not a body type of Envelope") from None
+            name = _FIELD_BY_TYPE_NAME.get(cls.__name__)
+            if name is None or name == "plugin_message":
+                if not dataclasses.is_dataclass(cls):
+                    raise TypeError(f"{cls.__name__} is neither a body type of Envelope nor a dataclass")
+                plan = self._json_plans[cls] = _JsonPlan(cls)
+                self._json_by_name[cls.__name__] = plan
+                continue
             self._field_by_type[cls] = name
             self._type_by_field[name] = cls
             self._learn(cls)
@@ -83,8 +148,14 @@ class Codec:
 
     def encode(self, src: str, dst: str, message: Any, seq: int = 0) -> peer_pb2.Envelope:
         env = peer_pb2.Envelope(src=src, dst=dst, seq=seq, trace_id=f"{src}-{seq}")
-        env.term = getattr(message, "term", 0) or getattr(message, "epoch", 0) or 0
-        self._fill(getattr(env, self._field_by_type[type(message)]), message)
+        env.term = getattr(message, self._term_field, 0) or 0
+        field = self._field_by_type.get(type(message))
+        if field is None:
+            body = env.plugin_message
+            body.type = type(message).__name__
+            body.json = self._json_plans[type(message)].encode(message)
+            return env
+        self._fill(getattr(env, field), message)
         return env
 
     def _fill(self, pb: Any, obj: Any) -> None:
@@ -115,6 +186,9 @@ class Codec:
     def decode(self, env: peer_pb2.Envelope) -> Any:
         """The dataclass inside ``env``; ``None`` for a body this algorithm does not know."""
         name = env.WhichOneof("body")
+        if name == "plugin_message":
+            plan = self._json_by_name.get(env.plugin_message.type)
+            return None if plan is None else plan.decode(env.plugin_message.json)
         cls = self._type_by_field.get(name) if name else None
         if cls is None:
             return None
