@@ -1,0 +1,1 @@
+"""Echo's driver-side piece: its dashboard panel."""
