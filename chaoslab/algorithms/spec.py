@@ -45,11 +45,20 @@ Invariant = Callable[[Any], None]
 
 @dataclass(frozen=True)
 class StatusColumn:
-    """One algorithm-specific column of ``chaoslab status``: ``header`` over the value at
-    the dotted ``path`` of a node's status dict (e.g. ``raft.commit_index``)."""
+    """One algorithm-specific column of ``chaoslab status`` and the dashboard's nodes panel:
+    ``header`` over the value at the dotted ``path`` of a node's status dict (e.g.
+    ``raft.commit_index``).
+
+    The dashboard packs its columns tighter: ``label`` is its header when shorter than
+    ``header``; an ``optional`` column is left out on narrow terminals; with
+    ``warn_below`` (another path) the value shows in the warning colour while it is
+    below that one (say, applied behind committed)."""
 
     header: str
     path: str
+    label: str = ""
+    optional: bool = False
+    warn_below: str = ""
 
     def value(self, status: Mapping[str, Any]) -> Any:
         """The value at ``path`` in ``status``, or ``None`` where any part is missing."""

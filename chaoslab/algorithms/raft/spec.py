@@ -37,8 +37,8 @@ SPEC = AlgorithmSpec(
     client_api="kv",
     status_columns=(
         StatusColumn("commit", "raft.commit_index"),
-        StatusColumn("apply", "raft.applied_index"),
-        StatusColumn("last", "raft.last_index"),
+        StatusColumn("apply", "raft.applied_index", label="appl", optional=True, warn_below="raft.commit_index"),
+        StatusColumn("last", "raft.last_index", label="log"),
     ),
     panel="chaoslab.algorithms.raft.adapters.panel:raft_panel",
     sim=SimHooks(
