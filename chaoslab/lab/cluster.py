@@ -46,28 +46,14 @@ from chaoslab.net.rules import (
 )
 from chaoslab.v1 import control_pb2, control_pb2_grpc
 from chaoslab.wire.plain import to_plain
-from chaoslab.wire.status import node_statuses, plain_detail
+from chaoslab.wire.status import cluster_to_dict, node_statuses
 
 UP_TIMEOUT = 30.0
 DOWN_TIMEOUT = 10.0
 _USER_ERRORS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
 
-
-def status_to_dict(status: control_pb2.ClusterStatus) -> dict[str, Any]:
-    """The JSON shape of ``status --json`` and of dashboard snapshots.
-
-    ``ClusterStatus`` as plain data, plus ``role``, ``term`` and ``leader`` lifted
-    to each node (``None`` when the node did not answer): the keys scripts use most.
-    """
-    snap = to_plain(status)
-    for node in snap["nodes"]:
-        s = node.get("status")
-        if s:
-            plain_detail(s)
-        node["role"] = s["role"] if s else None
-        node["term"] = s["term"] if s else None
-        node["leader"] = (s["leader"] or None) if s else None
-    return snap
+#: The JSON shape of ``status --json`` and of dashboard snapshots (:func:`chaoslab.wire.status.cluster_to_dict`).
+status_to_dict = cluster_to_dict
 
 
 class Cluster:

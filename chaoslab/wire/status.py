@@ -44,6 +44,25 @@ def plain_detail(plain: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def cluster_to_dict(cluster: control_pb2.ClusterStatus) -> dict[str, Any]:
+    """A ``ClusterStatus`` as the JSON shape of ``status --json`` and of dashboard snapshots.
+
+    Plain data, each node's status as :func:`status_to_dict` gives it, plus ``role``,
+    ``term`` and ``leader`` lifted to each node (``None`` when the node did not answer):
+    the keys scripts use most. The one converter: the CLI, the dashboard's poller and
+    the dashboard's tests all build snapshots with it.
+    """
+    snap = to_plain(cluster)
+    for node in snap.get("nodes", []):
+        s = node.get("status")
+        if s:
+            plain_detail(s)
+        node["role"] = s["role"] if s else None
+        node["term"] = s["term"] if s else None
+        node["leader"] = (s["leader"] or None) if s else None
+    return snap
+
+
 def node_statuses(cluster: control_pb2.ClusterStatus) -> dict[str, dict[str, Any]]:
     """``{node id: status dict}`` of the nodes that answered."""
     return {n.id: status_to_dict(n.status) for n in cluster.nodes if n.HasField("status")}
