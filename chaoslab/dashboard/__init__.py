@@ -1,7 +1,12 @@
 """The live dashboard: pure render functions, a poller, and a ``rich.live`` runner.
 
-- :mod:`.snapshot` reads a snapshot (``MessageToDict`` of a ``ClusterStatus``);
-- :mod:`.panels` builds one renderable per panel, purely;
+- :mod:`.snapshot` reads a snapshot (``cluster_to_dict`` of a ``ClusterStatus``);
+- :mod:`.style` holds colours and glyphs (roles styled by kind: :func:`~.style.role_text`);
+- :mod:`.widgets` holds the pieces panels share (box, table, dash);
+- one module per panel, each a pure function: :mod:`.header`, :mod:`.nodes`,
+  :mod:`.network`, :mod:`.events`, :mod:`.down`;
+- :mod:`.algorithm` finds the algorithm's spec, which says which roles lead and
+  names the algorithm's own panel (in ``chaoslab/algorithms/<name>/adapters/``);
 - :mod:`.layout` assembles the frame for a terminal width (and height);
 - :mod:`.poller` fetches status and tails ``events.jsonl`` off the render thread;
 - :mod:`.app` runs it: ``run_dashboard(fetch_status, events_path, ...)``.

@@ -13,9 +13,9 @@ shows, and the faults::
     code = run_dashboard(fetch, cluster.run.events, refresh_hz=5.0, once=once, as_json=as_json,
                          console=out, name=cluster.name)
 
-``fetch`` may equally return the ``ClusterStatus`` message itself (it is then
-converted with ``MessageToDict``); returning ``status_to_dict`` makes the
-``--json`` lines carry the same numbers as ``chaoslab status --json``.
+``fetch`` may equally return the ``ClusterStatus`` message itself: it is then
+converted by the same function (``chaoslab.wire.status.cluster_to_dict``), so the
+``--json`` lines carry what ``chaoslab status --json`` prints either way.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The whole frame for a terminal width (and optionally height).
 
-Narrow terminals (< :data:`~chaoslab.dashboard.panels.WIDE` columns) stack the
+Narrow terminals (< :data:`~chaoslab.dashboard.widgets.WIDE` columns) stack the
 panels vertically; wide ones (and narrow ones too short for the stack) put the
 network matrix and the events side by side. When a height is given the events
 panel shrinks (down to three rows) so the frame fits; whatever still does not
@@ -18,9 +18,15 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.table import Table
 
-from . import panels
-from .panels import WIDE
-from .snapshot import detail_kind, nodes, text
+from chaoslab.algorithms.spec import AlgorithmSpec
+
+from .algorithm import algorithm_panel, spec_for
+from .down import down_panel
+from .events import events_panel
+from .header import header
+from .network import network_panel
+from .nodes import nodes_panel
+from .widgets import WIDE
 
 if TYPE_CHECKING:
     from .poller import DashboardState
@@ -58,19 +64,6 @@ class _Rendered:
         return Measurement(self.width, self.width)
 
 
-def _algorithm_panels(snapshot: Mapping[str, Any], width: int) -> list[RenderableType]:
-    kinds = {detail_kind(n) for n in nodes(snapshot)}
-    algo = text(snapshot, "algorithm")
-    out: list[RenderableType] = []
-    if "raft" in kinds or (algo == "raft" and kinds <= {None}):
-        out.append(panels.raft_panel(snapshot, width=width))
-    if "bully" in kinds or (algo == "bully" and kinds <= {None}):
-        out.append(panels.bully_panel(snapshot, width=width))
-    if "byzantine" in kinds or (algo == "byzantine" and kinds <= {None}):
-        out.append(panels.byzantine_panel(snapshot, width=width))
-    return out
-
-
 def _side(width: int) -> int:
     """The most columns the network panel may take beside the events."""
     return max(30, width // 2)
@@ -94,6 +87,7 @@ def render_frame(
     down: str | None = None,
     name: str | None = None,
     snapshot_age: float | None = None,
+    spec: AlgorithmSpec | None = None,
 ) -> RenderableType:
     """One dashboard frame. Pure: the same arguments give the same frame.
 
@@ -101,25 +95,30 @@ def render_frame(
     reachable" frame, using ``snapshot`` (if any) as the last one seen
     ``snapshot_age`` seconds ago. ``name`` names the cluster when no snapshot does.
     With ``height`` the frame is fitted to it (and comes pre-rendered for ``width``).
+    ``spec`` is the algorithm's (default: the spec of the algorithm the snapshot names;
+    for one that cannot be found the frame simply has no algorithm panel).
     """
     width = max(20, int(width))
+    spec = spec or spec_for(snapshot)
     if snapshot is None or down is not None:
         last_seen = now - snapshot_age if (snapshot is not None and snapshot_age is not None) else None
         top: list[RenderableType] = [
-            panels.down_panel(name, down, now=now, last_seen=last_seen, last_snapshot=snapshot,
+            down_panel(name, down, now=now, last_seen=last_seen, last_snapshot=snapshot,
                               connecting=snapshot is None and down is None)
         ]
         network = None
     else:
         top = [
-            panels.header(snapshot, now=now, snapshot_age=snapshot_age),
-            panels.nodes_panel(snapshot, width=width),
-            *_algorithm_panels(snapshot, width),
+            header(snapshot, now=now, snapshot_age=snapshot_age, spec=spec),
+            nodes_panel(snapshot, width=width, spec=spec),
         ]
-        network = panels.network_panel(snapshot, now=now, width=width, expand=width < WIDE)
+        own = algorithm_panel(snapshot, spec, width=width)
+        if own is not None:
+            top.append(own)
+        network = network_panel(snapshot, now=now, width=width, expand=width < WIDE)
 
     if height is None:
-        ev = panels.events_panel(events, now=now, limit=DEFAULT_EVENTS)
+        ev = events_panel(events, now=now, spec=spec, limit=DEFAULT_EVENTS)
         if network is None:
             return Group(*top, ev)
         if width < WIDE:
@@ -129,22 +128,22 @@ def render_frame(
     rendered = [_Rendered(p, width) for p in top]
     used = sum(len(r) for r in rendered)
     if network is None:
-        return Group(*rendered, panels.events_panel(events, now=now, limit=max(MIN_EVENTS, height - used - 2)))
+        return Group(*rendered, events_panel(events, now=now, spec=spec, limit=max(MIN_EVENTS, height - used - 2)))
     if width < WIDE:
         # Stacked is the most readable narrow layout; on a short terminal the network
         # matrix moves beside the events instead, as on wide terminals.
         stacked = _Rendered(network, width)
         if used + len(stacked) + MIN_EVENTS + 2 <= height:
-            ev = panels.events_panel(events, now=now, limit=height - used - len(stacked) - 2)
+            ev = events_panel(events, now=now, spec=spec, limit=height - used - len(stacked) - 2)
             return Group(*rendered, stacked, ev)
-        network = panels.network_panel(snapshot, now=now, width=width // 2, expand=False)
+        network = network_panel(snapshot, now=now, width=width // 2, expand=False)
     side = _Rendered(network, _side(width))
     if used + len(side) > height:
-        network = panels.network_panel(snapshot, now=now, width=width // 2, expand=False, compact=True)
+        network = network_panel(snapshot, now=now, width=width // 2, expand=False, compact=True)
         side = _Rendered(network, _side(width))
     # The events may grow to the network panel's height for free.
     limit = max(MIN_EVENTS, min(max(len(side), height - used) - 2, MAX_EVENTS))
-    ev = panels.events_panel(events, now=now, limit=limit)
+    ev = events_panel(events, now=now, spec=spec, limit=limit)
     return Group(*rendered, _beside(side, ev, width))
 
 

@@ -1,11 +1,13 @@
 """Reading snapshots: the one place that knows how a ClusterStatus looks as a dict.
 
-A *snapshot* is ``MessageToDict(cluster_status, preserving_proto_field_name=True,
-always_print_fields_with_no_presence=True)``. Two quirks of that shape are
+A *snapshot* is :func:`chaoslab.wire.status.cluster_to_dict` of a ``ClusterStatus``,
+the same dict ``chaoslab status --json`` prints (:func:`to_snapshot` is that call;
+the poller, the CLI and the tests all build snapshots with it). Two quirks are
 absorbed here so the panels never see them:
 
-- 64-bit integers arrive as strings (``"term": "3"``): :func:`num` reads any
-  number, string or not, with a default for missing or malformed values.
+- numbers may arrive as strings (a dict from ``MessageToDict`` or an older
+  ``--json`` line has ``"term": "3"``): :func:`num` reads any number, string
+  or not, with a default for missing or malformed values.
 - Message fields with presence (a node's ``status``, the cluster's ``faults``,
   the algorithm detail) are simply absent when unset: :func:`get` walks a
   path and stops at the first missing step.
@@ -19,24 +21,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
+from chaoslab.wire.status import cluster_to_dict
+
 __all__ = [
-    "DETAIL_KINDS",
     "detail",
-    "detail_kind",
     "fmt_ago",
     "fmt_duration",
     "fmt_rate",
     "get",
+    "node_ids",
+    "node_state",
+    "node_status",
     "nodes",
     "num",
     "text",
     "to_snapshot",
 ]
-
-DETAIL_KINDS = ("raft", "bully", "byzantine")
 
 _EMPTY: Mapping[str, Any] = {}
 
@@ -45,11 +47,7 @@ def to_snapshot(status: Message | Mapping[str, Any]) -> dict[str, Any]:
     """A ``ClusterStatus`` message as the dashboard's snapshot dict (dicts pass through)."""
     if isinstance(status, Mapping):
         return dict(status)
-    return MessageToDict(
-        status,
-        preserving_proto_field_name=True,
-        always_print_fields_with_no_presence=True,
-    )
+    return cluster_to_dict(status)
 
 
 def get(data: Any, *path: str | int, default: Any = None) -> Any:
@@ -113,20 +111,28 @@ def nodes(snapshot: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     return [n for n in value if isinstance(n, Mapping)] if isinstance(value, Sequence) else []
 
 
-def detail_kind(node: Mapping[str, Any]) -> str | None:
-    """Which algorithm detail the node's status carries: ``raft``, ``bully``, ``byzantine`` or None."""
+def node_ids(snapshot: Mapping[str, Any] | None) -> list[str]:
+    """The ids of the cluster's nodes, in order (``?`` for a node without one)."""
+    return [text(n, "id", default="?") for n in nodes(snapshot)]
+
+
+def node_status(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The node's own status (what it answered), or None when it did not answer."""
     status = get(node, "status")
-    if not isinstance(status, Mapping):
-        return None
-    for kind in DETAIL_KINDS:
-        if isinstance(status.get(kind), Mapping):
-            return kind
-    return None
+    return status if isinstance(status, Mapping) else None
 
 
-def detail(node: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
-    """The node's ``status.<kind>`` sub-dict, empty when absent."""
-    value = get(node, "status", kind)
+def node_state(node: Mapping[str, Any]) -> str:
+    """The supervisor's process state, or ``no answer`` when an up node gave no status."""
+    state = text(node, "state", default="?")
+    if state == "up" and node_status(node) is None and text(node, "error"):
+        return "no answer"
+    return state
+
+
+def detail(node: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The node's ``status.<key>`` sub-dict (an algorithm's detail: ``AlgorithmSpec.detail``), empty when absent."""
+    value = get(node, "status", key)
     return value if isinstance(value, Mapping) else _EMPTY
 
 

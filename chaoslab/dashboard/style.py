@@ -6,47 +6,39 @@ golden text file) says the same thing as a colour one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
+if TYPE_CHECKING:
+    from chaoslab.algorithms.spec import AlgorithmSpec
+
 __all__ = [
+    "KIND_GLYPH",
+    "KIND_STYLE",
     "LINK_GLYPH",
     "LINK_STYLE",
-    "ROLE_GLYPH",
-    "ROLE_STYLE",
     "STATE_GLYPH",
     "STATE_STYLE",
     "TERM_PALETTE",
+    "role_kind",
+    "role_label",
+    "role_style",
     "role_text",
     "state_text",
     "term_colour",
     "term_text",
 ]
 
-# Roles across algorithms. Leader-like roles are green, electing roles yellow,
-# followers in the terminal's default colour.
-ROLE_STYLE: dict[str, str] = {
-    "leader": "bold green",
-    "candidate": "bold yellow",
-    "pre_candidate": "yellow",
-    "follower": "",
-    "coordinator": "bold green",
-    "electing": "bold yellow",
-    "member": "",
-    "commander": "bold green",
-    "lieutenant": "",
-}
-ROLE_GLYPH: dict[str, str] = {
-    "leader": "★",
-    "candidate": "◆",
-    "pre_candidate": "◇",
-    "follower": "○",
-    "coordinator": "★",
-    "electing": "◆",
-    "member": "○",
-    "commander": "★",
-    "lieutenant": "○",
-}
-ROLE_LABEL: dict[str, str] = {"pre_candidate": "pre-cand"}
+# Roles are styled by what they mean (``AlgorithmSpec.roles``), never by name: nodes
+# that lead are green, those campaigning to lead yellow, followers in the terminal's
+# default colour, roles the spec does not know get ``?``.
+KIND_STYLE: dict[str, str] = {"lead": "bold green", "campaign": "bold yellow", "follow": ""}
+KIND_GLYPH: dict[str, str] = {"lead": "★", "campaign": "◆", "follow": "○"}
+# A ``pre_<role>`` (Raft's pre_candidate) is a tentative step before the role: a
+# hollow glyph, not bold, and a short label (``pre-cand``).
+PRE = "pre_"
+PRE_GLYPH: dict[str, str] = {"lead": "☆", "campaign": "◇", "follow": "○"}
 
 # Process states as the supervisor reports them, plus "no answer" for a node
 # that is up but did not answer its status call in time.
@@ -111,15 +103,43 @@ def term_text(term: int) -> Text:
     return Text(str(term), style=term_colour(term))
 
 
-def role_text(role: str, *, glyph: bool = True) -> Text:
-    """``★ leader`` in green, ``◆ candidate`` in yellow, ``○ follower`` plain, ``? <role>`` otherwise."""
+def role_kind(role: str, kind: str | AlgorithmSpec | None) -> str | None:
+    """``lead``, ``campaign``, ``follow`` or None: ``kind`` itself when it is one, else
+    what the spec's ``roles`` say about ``role``."""
+    if kind is None or isinstance(kind, str):
+        return kind
+    roles = getattr(kind, "roles", None)
+    return roles.get(role) if roles is not None else None
+
+
+def role_label(role: str) -> str:
+    """The role's name as shown: ``pre_candidate`` shortens to ``pre-cand``, others as they are."""
+    if role.startswith(PRE) and len(role) > len(PRE):
+        return "pre-" + role[len(PRE):][:4]
+    return role
+
+
+def role_style(role: str, kind: str | AlgorithmSpec | None) -> str:
+    """The colour of a role of that kind (a ``pre_`` role is not bold)."""
+    style = KIND_STYLE.get(role_kind(role, kind) or "", "")
+    return style.removeprefix("bold ") if role.startswith(PRE) else style
+
+
+def role_text(role: str, kind: str | AlgorithmSpec | None = None, *, glyph: bool = True) -> Text:
+    """``★ leader`` in green, ``◆ candidate`` in yellow, ``○ follower`` plain, ``? <role>`` otherwise.
+
+    ``kind`` is the role's kind (``"lead"``, ``"campaign"``, ``"follow"``) or the
+    algorithm's spec, which knows it; without either the role is unknown (``?``).
+    """
     if not role:
         return Text("–", style=DIM)
-    label = ROLE_LABEL.get(role, role)
-    style = ROLE_STYLE.get(role, "")
+    label = role_label(role)
+    style = role_style(role, kind)
     if not glyph:
         return Text(label, style=style)
-    return Text(f"{ROLE_GLYPH.get(role, '?')} {label}", style=style)
+    k = role_kind(role, kind) or ""
+    mark = (PRE_GLYPH if role.startswith(PRE) else KIND_GLYPH).get(k, "?")
+    return Text(f"{mark} {label}", style=style)
 
 
 def state_text(state: str) -> Text:

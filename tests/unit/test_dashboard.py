@@ -1,7 +1,9 @@
 """The dashboard: pure frames from fixed snapshots, golden text, colours, the poller and the runner.
 
-Fixture snapshots are built as ``chaoslab.v1`` protos and converted with the same
-``MessageToDict`` call the supervisor's client uses, so they stay true to the wire.
+Fixture snapshots are built as ``chaoslab.v1`` protos and converted with ``to_snapshot``,
+the same ``status_to_dict`` the CLI and the poller use, so they stay true to the wire.
+Bully and Byzantine have panels but no algorithm yet: their frames render with the
+fixture specs below, and their panels are also tested by calling them directly.
 Golden frames live in tests/golden/dashboard/; regenerate them with
 ``pytest tests/unit/test_dashboard.py --update-golden`` and review the diff.
 """
@@ -18,6 +20,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from chaoslab.algorithms.bully.adapters.panel import bully_panel
+from chaoslab.algorithms.byzantine.adapters.panel import byzantine_panel
+from chaoslab.algorithms.spec import AlgorithmSpec
 from chaoslab.dashboard import (
     DashboardState,
     Poller,
@@ -28,9 +33,11 @@ from chaoslab.dashboard import (
     state_record,
     to_snapshot,
 )
-from chaoslab.dashboard.panels import describe_event, link_states, nodes_panel
+from chaoslab.dashboard.events import describe_event
+from chaoslab.dashboard.network import link_states
+from chaoslab.dashboard.nodes import nodes_panel
 from chaoslab.dashboard.snapshot import fmt_duration, fmt_rate, num
-from chaoslab.dashboard.style import TERM_PALETTE, term_colour
+from chaoslab.dashboard.style import TERM_PALETTE, role_text, term_colour
 from chaoslab.v1 import control_pb2 as cpb
 from chaoslab.v1 import node_pb2 as npb
 
@@ -40,6 +47,18 @@ IDS = ["n1", "n2", "n3", "n4", "n5"]
 
 
 # --------------------------------------------------------------------------- fixture builders
+
+
+def fixture_spec(name: str, roles: dict[str, str], panel: str | None, term_name: str = "term") -> AlgorithmSpec:
+    """A spec with what the dashboard reads (roles, words, panel) for an algorithm whose core is not here yet."""
+    return AlgorithmSpec(name=name, summary=f"{name} (dashboard fixture)", factory=lambda *a: None,
+                         message_types=(), roles=roles, panel=panel, term_name=term_name)
+
+
+BULLY_SPEC = fixture_spec("bully", {"coordinator": "lead", "electing": "campaign", "member": "follow"},
+                          "chaoslab.algorithms.bully.adapters.panel:bully_panel", term_name="epoch")
+BYZANTINE_SPEC = fixture_spec("byzantine", {"commander": "lead", "lieutenant": "follow"},
+                              "chaoslab.algorithms.byzantine.adapters.panel:byzantine_panel", term_name="round")
 
 
 def cluster(algorithm: str, name: str = "demo", *, started: float = 135.0) -> cpb.ClusterStatus:
@@ -276,8 +295,8 @@ SCENARIOS = {
     "supervisor-gone": lambda w: render_frame(
         healthy(), HEALTHY_EVENTS + [ev(12.0, "lab", "down")], now=NOW, width=w,
         down="UNAVAILABLE: failed to connect to all addresses", snapshot_age=12.0),
-    "bully": lambda w: render_frame(bully(), BULLY_EVENTS, now=NOW, width=w),
-    "byzantine": lambda w: render_frame(byzantine(), BYZ_EVENTS, now=NOW, width=w),
+    "bully": lambda w: render_frame(bully(), BULLY_EVENTS, now=NOW, width=w, spec=BULLY_SPEC),
+    "byzantine": lambda w: render_frame(byzantine(), BYZ_EVENTS, now=NOW, width=w, spec=BYZANTINE_SPEC),
 }
 
 
@@ -430,6 +449,25 @@ class TestNodesPanel:
         assert "msgs in/out" in out and "2m10s" in row(out, "n1") and "1.9k/2.2k" in row(out, "n1")
 
 
+    def test_columns_come_from_the_spec(self):
+        """An algorithm's status_columns are the panel's extra columns: numbers, strings, lists."""
+        from chaoslab.algorithms.spec import StatusColumn
+
+        spec = AlgorithmSpec(name="echo", summary="", factory=lambda *a: None, message_types=(),
+                             roles={"lowest": "lead", "member": "follow"}, term_name="boot",
+                             status_columns=(StatusColumn("pings", "echo.pings"), StatusColumn("alive", "echo.alive"),
+                                             StatusColumn("mood", "echo.mood")))
+        snap = {"algorithm": "echo", "nodes": [
+            {"id": "n1", "state": "up", "status": {"role": "lowest", "term": 2, "leader": "n1",
+                                                   "echo": {"pings": "7", "alive": ["n1", "n2"], "mood": "calm"}}},
+            {"id": "n2", "state": "up", "status": {"role": "member", "term": 2, "leader": "n1", "echo": {}}},
+        ]}
+        out = plain(nodes_panel(snap, spec=spec))
+        assert cells(out, "node")[:8] == ["node", "pid", "state", "role", "boot", "leader", "pings", "alive"]
+        assert cells(out, "n1")[4:12] == ["★", "lowest", "2", "self", "7", "n1", "n2", "calm"]
+        assert cells(out, "n2")[8:11] == ["–", "–", "–"]
+
+
 class TestRaftPanel:
     """The raft panel aligns log tails by index and shows the leader's view of followers."""
 
@@ -541,11 +579,11 @@ class TestEventsPanel:
 
 
 class TestAlgorithmPanels:
-    """Bully and Byzantine clusters get their own panels."""
+    """Bully and Byzantine clusters get their own panels (called directly: no spec names them yet)."""
 
     def test_bully_beliefs(self):
         """Each node's believed coordinator is shown; split beliefs are called out."""
-        out = plain(render_frame(bully(), [], now=NOW, width=80))
+        out = plain(bully_panel(bully(), width=80))
         assert "Bully" in out and "Raft log" not in out
         bully_part = out.split("Bully")[1]
         assert cells(bully_part, "n1")[1] == "n5"
@@ -557,11 +595,11 @@ class TestAlgorithmPanels:
         for node in snap["nodes"]:
             if node["id"] == "n1":
                 node["status"]["bully"]["coordinator"] = "n4"
-        assert "✓ all 4 live nodes agree: coordinator n4" in plain(render_frame(snap, [], now=NOW))
+        assert "✓ all 4 live nodes agree: coordinator n4" in plain(bully_panel(snap))
 
     def test_byzantine_traitor_and_decisions(self):
         """The traitor is marked; loyal lieutenants' decisions and IC1/IC2 are shown."""
-        out = plain(render_frame(byzantine(), [], now=NOW, width=80))
+        out = plain(byzantine_panel(byzantine(), width=80))
         byz = out.split("Byzantine generals")[1]
         assert "OM(1) · commander n1" in byz
         assert "✗ traitor" in row(byz, "n3")
@@ -571,8 +609,85 @@ class TestAlgorithmPanels:
 
     def test_byzantine_wide_shows_paths(self):
         """At 120 columns each received value shows its relay path."""
-        out = plain(render_frame(byzantine(), [], now=NOW, width=120), 120)
+        out = plain(byzantine_panel(byzantine(), width=120), 120)
         assert "n1›n3:retreat" in out
+
+    def test_the_spec_picks_the_panel(self):
+        """A frame shows the panel its algorithm's spec names, and only that one."""
+        out = plain(render_frame(bully(), [], now=NOW, width=80, spec=BULLY_SPEC))
+        assert "╭─ Bully" in out and "Raft log" not in out and "Byzantine" not in out
+        assert "Raft log" in plain(render_frame(healthy(), [], now=NOW, width=80))
+
+    @pytest.mark.parametrize("algorithm", ["bully", "no-such-algorithm", "no.such.module:SPEC", ""])
+    def test_unknown_algorithm_gets_no_panel(self, algorithm):
+        """An algorithm the registry does not know renders nodes, network and events, no panel, no crash."""
+        snap = bully()
+        snap["algorithm"] = algorithm
+        out = plain(render_frame(snap, BULLY_EVENTS, now=NOW, width=80))
+        assert "╭─ Nodes" in out and "╭─ Network" in out and "╭─ Events" in out
+        assert "╭─ Bully" not in out
+        assert "? coordinator" in row(out, "n4")  # no spec: the role's kind is unknown
+
+    def test_a_spec_without_a_panel_or_with_a_broken_one(self):
+        """No panel means none; a panel reference that does not load is left out too."""
+        for panel in [None, "chaoslab.no_such_module:panel", "chaoslab.dashboard.style:NOPE"]:
+            spec = fixture_spec("bully", dict(BULLY_SPEC.roles), panel, term_name="epoch")
+            out = plain(render_frame(bully(), [], now=NOW, width=80, spec=spec))
+            assert "╭─ Nodes" in out and "╭─ Bully" not in out
+
+    def test_a_panel_that_raises_is_a_note(self):
+        """A plug-in panel's bug shows as one line in its place; the rest of the frame renders."""
+        spec = fixture_spec("bully", dict(BULLY_SPEC.roles), "chaoslab.dashboard.snapshot:fmt_rate")
+        out = plain(render_frame(bully(), [], now=NOW, width=80, spec=spec))
+        assert "fmt_rate failed: TypeError" in out and "╭─ Network" in out
+
+
+class TestRoles:
+    """Roles are styled by their kind in the spec, never by their name."""
+
+    def test_kinds(self):
+        """lead ★ bold green, campaign ◆ bold yellow, follow ○ plain, unknown ?."""
+        assert (role_text("boss", "lead").plain, str(role_text("boss", "lead").style)) == ("★ boss", "bold green")
+        assert (role_text("runner", "campaign").plain, str(role_text("runner", "campaign").style)) == (
+            "◆ runner", "bold yellow")
+        assert (role_text("sheep", "follow").plain, str(role_text("sheep", "follow").style)) == ("○ sheep", "")
+        assert role_text("leader").plain == "? leader"  # no kind, no spec: unknown
+        assert role_text("", "lead").plain == "–"
+
+    def test_spec_says_the_kind(self):
+        """Given a spec, the kind comes from its roles; roles it does not list are unknown."""
+        assert role_text("coordinator", BULLY_SPEC).plain == "★ coordinator"
+        assert role_text("leader", BULLY_SPEC).plain == "? leader"
+
+    def test_pre_roles_are_tentative(self):
+        """``pre_candidate`` (a campaign kind) is ◇, yellow without bold, labelled ``pre-cand``."""
+        text = role_text("pre_candidate", "campaign")
+        assert (text.plain, str(text.style)) == ("◇ pre-cand", "yellow")
+        assert role_text("pre_candidate", "campaign", glyph=False).plain == "pre-cand"
+
+
+class TestNoAlgorithmNames:
+    """The dashboard package names no algorithm: everything specific comes from the spec."""
+
+    NAMES = {"raft", "bully", "byzantine", "coordinator", "commander", "candidate", "pre_candidate",
+             "follower", "lieutenant", "member", "electing"}
+    # The lab's event vocabulary (ARCHITECTURE.md): a ``vote`` event names its ``candidate``.
+    EVENT_FIELDS = {("events.py", "candidate")}
+
+    def test_no_algorithm_or_role_names_in_the_dashboard(self):
+        """No string constant in chaoslab/dashboard/*.py is an algorithm's or a role's name."""
+        import ast
+
+        import chaoslab.dashboard as pkg
+
+        found = []
+        for path in sorted(Path(pkg.__file__).parent.glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in self.NAMES:
+                    if (path.name, node.value) in self.EVENT_FIELDS:
+                        continue
+                    found.append(f"{path.name}:{node.lineno} {node.value!r}")
+        assert found == []
 
 
 class TestHeight:
@@ -666,22 +781,34 @@ class TestColours:
 
 
 class TestSnapshot:
-    """The normalising accessor hides MessageToDict's quirks."""
+    """One converter builds snapshots; the accessors still read MessageToDict-shaped dicts."""
+
+    def test_one_converter(self):
+        """``to_snapshot`` is ``status_to_dict``: the dict ``chaoslab status --json`` prints."""
+        from chaoslab.lab.cluster import status_to_dict
+
+        message = healthy_status()
+        assert to_snapshot(message) == status_to_dict(message)
+        assert to_snapshot(message)["nodes"][0]["status"]["term"] == 3
+        assert to_snapshot(message)["nodes"][0]["role"] == "leader"
 
     @pytest.mark.parametrize("scenario", [healthy_status])
-    def test_plain_dicts_render_like_message_to_dict(self, scenario):
-        """Snapshots with numbers instead of uint64 strings (``chaoslab.wire.plain``) render the same."""
-        plain_mod = pytest.importorskip("chaoslab.wire.plain")
+    def test_message_to_dict_snapshots_render_the_same(self, scenario):
+        """Dicts with uint64 strings (``MessageToDict``, as older tools wrote) render like snapshots."""
+        from google.protobuf.json_format import MessageToDict
+
         message = scenario()
-        as_plain = plain_mod.to_plain(message)
-        assert as_plain["nodes"][0]["status"]["term"] == 3
-        assert plain(render_frame(as_plain, HEALTHY_EVENTS, now=NOW)) == plain(
+        as_strings = MessageToDict(message, preserving_proto_field_name=True,
+                                   always_print_fields_with_no_presence=True)
+        assert as_strings["nodes"][0]["status"]["term"] == "3"
+        assert plain(render_frame(as_strings, HEALTHY_EVENTS, now=NOW)) == plain(
             render_frame(to_snapshot(message), HEALTHY_EVENTS, now=NOW))
 
     def test_num_reads_uint64_strings(self):
-        """uint64 fields arrive as strings and come out as ints."""
+        """uint64 fields that arrive as strings come out as ints, as numbers do."""
         snap = healthy()
-        assert snap["nodes"][0]["status"]["term"] == "3"
+        assert snap["nodes"][0]["status"]["term"] == 3
+        assert num({"nodes": [{"status": {"term": "3"}}]}, "nodes", 0, "status", "term") == 3
         assert num(snap, "nodes", 0, "status", "term") == 3
         assert num(snap, "nodes", 9, "status", "term", default=-1) == -1
         assert num({"x": "1.5"}, "x") == 1.5 and num({"x": "junk"}, "x") == 0

@@ -1,0 +1,4 @@
+"""The Byzantine generals (oral messages)'s driver-side pieces: so far its dashboard panel.
+
+The core arrives later; like every adapter, only drivers import these.
+"""
