@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from chaoslab.algorithms.raft.commands import OPS, KVCode, KVResult
+from chaoslab.algorithms.kv.commands import OPS, KVCode, KVResult
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 
 DEFAULT_DEADLINE = 5.0  # when the client sent none

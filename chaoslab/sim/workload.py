@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
+from chaoslab.algorithms.kv.commands import KVCode, KVCommand, KVOp, KVResult
 from chaoslab.sim.simulation import ClientCall, Simulation, derive_rng
 
 DEFAULT_MIX: Mapping[str, float] = {"get": 4, "put": 3, "append": 1, "cas": 1.5, "delete": 0.5}

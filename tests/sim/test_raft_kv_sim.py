@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 
 from chaoslab.algorithms.base import Output
-from chaoslab.algorithms.raft import KVCode, KVCommand, KVOp, KVResult, RaftNode, parse_config
+from chaoslab.algorithms.kv import KVCode, KVCommand, KVOp, KVResult, KVStore, decode_commands
+from chaoslab.algorithms.raft import RaftNode, parse_config
 from chaoslab.algorithms.raft.durable import RaftPersist
-from chaoslab.algorithms.raft.kv import decode_commands
 from chaoslab.algorithms.raft.messages import EntryKind
 from chaoslab.algorithms.registry import get_algorithm
-from chaoslab.algorithms.raft.invariants import check_final, raft_caught_up, raft_converged, state_machine_of
+from chaoslab.algorithms.raft.invariants import raft_caught_up, raft_converged, state_machine_of
+from chaoslab.algorithms.raft.spec import check_final
 from chaoslab.sim import (
     InvariantViolation,
     NetworkConfig,
@@ -203,7 +204,7 @@ class TestAvailability:
         sim.heal()
         assert sim.run_until(raft_caught_up, 3.0)
         check_final(sim, machine)
-        assert sim.nodes[old].kv.data == {"x": "fresh"}
+        assert sim.nodes[old].state_machine.data == {"x": "fresh"}
 
 
 class TestWorkloadAndHistory:
@@ -244,7 +245,7 @@ class TestWorkloadAndHistory:
         sim.run_for(3.0)
         assert sim.run_until(lambda s: workload.idle() and raft_caught_up(s), 10.0)
         assert sim.messages_lost > 0 and len(workload.acked) > 10
-        appended = sim.nodes[sim.node_ids[0]].kv.data["k1"].split(";")[:-1]
+        appended = sim.nodes[sim.node_ids[0]].state_machine.data["k1"].split(";")[:-1]
         assert len(appended) == len(set(appended)), "a retried append was applied twice"
         acked = [a.command.value[:-1] for a in sorted(workload.acked, key=lambda a: a.index)]
         assert [t for t in appended if t in set(acked)] == acked  # each once, in log order
@@ -263,6 +264,11 @@ class TestWorkloadAndHistory:
         assert "client operations:" in printed and "ok: invariants held" in printed
         lines = [json.loads(line) for line in out.read_text().splitlines()]
         assert lines and lines[0]["type"] == "invoke"
+
+
+def kv_for(section: dict[str, Any]) -> KVStore:
+    """The key-value store the registry gives a raft core with this config section."""
+    return KVStore(parse_config(section).max_sessions)
 
 
 def broken(factory: Callable[..., RaftNode]):
@@ -294,7 +300,7 @@ class TestCheckersHaveTeeth:
                 super()._handle_append(src, m, now, out)
 
         failure = first_failure(
-            broken(lambda i, n, c, r, d: Careless(i, n, parse_config(c), r, d)), range(30), duration=4.0
+            broken(lambda i, n, c, r, d: Careless(i, n, parse_config(c), r, d, kv_for(c))), range(30), duration=4.0
         )
         assert failure is not None and failure.startswith("[seed=") and "replay: python -m chaoslab.sim" in failure
 
@@ -307,7 +313,7 @@ class TestCheckersHaveTeeth:
                 super()._handle_vote_request(src, m, now, out)
 
         failure = first_failure(
-            broken(lambda i, n, c, r, d: Blind(i, n, parse_config(c), r, d)), range(30), duration=4.0
+            broken(lambda i, n, c, r, d: Blind(i, n, parse_config(c), r, d, kv_for(c))), range(30), duration=4.0
         )
         assert failure is not None and ("leader completeness" in failure or "state machine safety" in failure)
 
@@ -325,7 +331,7 @@ class TestCheckersHaveTeeth:
                 return out
 
         failure = first_failure(
-            broken(lambda i, n, c, r, d: Hasty(i, n, parse_config(c), r, d)), range(40), duration=4.0
+            broken(lambda i, n, c, r, d: Hasty(i, n, parse_config(c), r, d, kv_for(c))), range(40), duration=4.0
         )
         assert failure is not None and "acknowledged" in failure
 
@@ -341,7 +347,7 @@ class TestCheckersHaveTeeth:
                 return out
 
         failure = first_failure(
-            broken(lambda i, n, c, r, d: Forgetful(i, n, parse_config(c), r, d)), range(10), duration=3.0
+            broken(lambda i, n, c, r, d: Forgetful(i, n, parse_config(c), r, d, kv_for(c))), range(10), duration=3.0
         )
         assert failure is not None
 

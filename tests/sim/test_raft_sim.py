@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from chaoslab.algorithms.kv import KVStore
 from chaoslab.algorithms.raft import RaftNode, parse_config
 from chaoslab.algorithms.raft.durable import RaftDurable
 from chaoslab.algorithms.registry import get_algorithm
@@ -270,7 +271,7 @@ class TestCheckersHaveTeeth:
                     self.voted_for = None
                 super()._handle_vote_request(src, m, now, out)
 
-        spec = broken(lambda i, n, c, r, d: Promiscuous(i, n, parse_config(c), r, d))
+        spec = broken(lambda i, n, c, r, d: Promiscuous(i, n, parse_config(c), r, d, KVStore()))
         failures = []
         for seed in range(10):
             result = run_scenario(spec, seed=seed, duration=5.0, nemesis=True, network=LOSSY)
@@ -298,7 +299,7 @@ class TestCheckersHaveTeeth:
             d.hard_state.voted_for = None
             return d
 
-        spec = broken(lambda i, n, c, r, d: RaftNode(i, n, parse_config(c), r, forget_vote(d)))
+        spec = broken(lambda i, n, c, r, d: RaftNode(i, n, parse_config(c), r, forget_vote(d), KVStore()))
         for seed in range(200):
             sim = Simulation(spec, 5, seed, {"check_quorum": False}, LOSSY)
             sim.add_invariant(OneVotePerTerm())

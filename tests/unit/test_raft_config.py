@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chaoslab.algorithms import get_algorithm
+from chaoslab.algorithms.kv import KVStore
 from chaoslab.algorithms.raft import RaftConfig, RaftNode, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,6 @@ class TestRegistry:
         """A node must be one of the cluster's ids, and ids must be distinct."""
         config = parse_config({})
         with pytest.raises(ValueError, match="not one of the nodes"):
-            RaftNode("n9", ["n1", "n2"], config, random.Random(0), None)
+            RaftNode("n9", ["n1", "n2"], config, random.Random(0), None, KVStore())
         with pytest.raises(ValueError, match="duplicate"):
-            RaftNode("n1", ["n1", "n1"], config, random.Random(0), None)
+            RaftNode("n1", ["n1", "n1"], config, random.Random(0), None, KVStore())

@@ -16,6 +16,7 @@ import pytest
 from google.protobuf.json_format import ParseDict
 
 from chaoslab.algorithms.base import Output
+from chaoslab.algorithms.kv import KVStore
 from chaoslab.algorithms.raft import RaftNode, parse_config
 from chaoslab.algorithms.raft.core import is_up_to_date
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist
@@ -49,7 +50,7 @@ def make(
     **config: Any,
 ) -> RaftNode:
     """A started node of an ``nodes``-node cluster."""
-    node = RaftNode(node_id, ids(nodes), parse_config(config), random.Random(seed), durable)
+    node = RaftNode(node_id, ids(nodes), parse_config(config), random.Random(seed), durable, KVStore())
     assert node.start(now) == Output()
     return node
 
@@ -157,7 +158,7 @@ class TestStartup:
 
     def test_unstarted_node_ignores_input(self) -> None:
         """Before start() a node has no deadline and ignores ticks and messages."""
-        node = RaftNode("n1", ids(3), parse_config({}), random.Random(0), None)
+        node = RaftNode("n1", ids(3), parse_config({}), random.Random(0), None, KVStore())
         assert node.next_deadline() == float("inf")
         assert node.tick(10.0) == Output()
         assert node.step("n2", heartbeat(1), 10.0) == Output()
@@ -536,7 +537,7 @@ class TestRestart:
     def test_old_dict_form_is_refused(self) -> None:
         """Durable state is a RaftDurable (or None); the election-era dict is a TypeError, not a guess."""
         with pytest.raises(TypeError, match="RaftDurable"):
-            RaftNode("n1", ids(3), parse_config({}), random.Random(0), {"term": 3})  # type: ignore[arg-type]
+            RaftNode("n1", ids(3), parse_config({}), random.Random(0), {"term": 3}, KVStore())  # type: ignore[arg-type]
 
     def test_persist_is_a_raft_persist_of_the_hard_state(self) -> None:
         """Output.persist is a RaftPersist; a campaign changes only the hard state (term, vote)."""

@@ -18,10 +18,10 @@ import pytest
 from google.protobuf.json_format import ParseDict
 
 from chaoslab.algorithms.base import Output
+from chaoslab.algorithms.kv import KVCode, KVCommand, KVOp, KVResult, KVStore
 from chaoslab.algorithms.raft import RaftNode, parse_config
-from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist
-from chaoslab.algorithms.raft.kv import decode_command, decode_commands, describe, encode_command
+from chaoslab.algorithms.kv.encoding import decode_command, decode_commands, describe, encode_command
 from chaoslab.algorithms.raft.messages import (
     AppendEntries,
     AppendEntriesReply,
@@ -88,7 +88,8 @@ class Net:
 
     def boot(self, node: str) -> RaftNode:
         """(Re)build ``node`` from its disk, as a driver does after a crash."""
-        core = RaftNode(node, self.ids, self.config, random.Random(node), self.disks[node].restore())
+        store = KVStore(self.config.max_sessions)
+        core = RaftNode(node, self.ids, self.config, random.Random(node), self.disks[node].restore(), store)
         self.nodes[node] = core
         self.absorb(node, core.start(self.now))
         return core
@@ -181,7 +182,7 @@ class TestReplication:
         assert leader.log.last_index == 2 and rid not in net.replies
         net.stabilize()
         assert net.replies[rid] == KVResult(KVCode.OK, index=2)
-        assert all(core.kv.data == {"x": "1"} and core.commit_index == 2 for core in net.nodes.values())
+        assert all(core.state_machine.data == {"x": "1"} and core.commit_index == 2 for core in net.nodes.values())
 
     def test_proposals_are_batched_until_the_next_tick(self) -> None:
         """A burst of proposals goes out as one AppendEntries per follower: a proposal only appends
@@ -235,7 +236,7 @@ class TestReplication:
         net.request("n1", put("x", "1"))
         net.stabilize()
         follower = net.nodes["n2"]
-        assert (follower.commit_index, follower.applied_index, follower.kv.data) == (2, 2, {"x": "1"})
+        assert (follower.commit_index, follower.applied_index, follower.state_machine.data) == (2, 2, {"x": "1"})
 
     def test_single_node_commits_at_once(self) -> None:
         """A one-node cluster is its own majority: a write is committed, applied and answered in the
@@ -401,7 +402,7 @@ class TestCommitRule:
             net.heartbeat("n1")
             net.stabilize()
         assert [index for index, *_ in follower.applied_trace] == [2, 3, 4, 5]
-        assert follower.kv.data == {"k": "0123"}
+        assert follower.state_machine.data == {"k": "0123"}
 
 
 # --------------------------------------------------------------------------- clients
@@ -466,7 +467,7 @@ class TestClientRequests:
         # The read's index is the commit index it arrived at; it is served once that is applied and
         # may see the burst's writes too (they were concurrent with it, so either is linearizable).
         assert net.replies[12].index == 1 and net.replies[12].value in ("", "1", "2", "2+")
-        assert all(core.kv.data == {"a": "2+"} for core in net.nodes.values())
+        assert all(core.state_machine.data == {"a": "2+"} for core in net.nodes.values())
 
     def test_a_long_burst_is_split_into_entries_of_at_most_256_writes(self) -> None:
         """Bursts share entries only up to a bound, so one entry stays far below a message's size limit."""
@@ -476,7 +477,7 @@ class TestClientRequests:
         assert [len(decode_commands(e.data)) for e in out.persist.entries] == [256, 256, 88]
         net.stabilize()
         assert sorted({r.index for r in net.replies.values()}) == [2, 3, 4] and len(net.replies) == 600
-        assert all(core.kv.data == {f"k{i}": str(i) for i in range(600)} for core in net.nodes.values())
+        assert all(core.state_machine.data == {f"k{i}": str(i) for i in range(600)} for core in net.nodes.values())
 
     def test_a_retried_write_in_a_burst_applies_once(self) -> None:
         """Sessions work per command inside a shared entry: a retry in the same burst is answered
@@ -487,7 +488,7 @@ class TestClientRequests:
         net.absorb("n1", net.nodes["n1"].request_many([(1, cmd), (2, cmd)], net.now))
         net.stabilize()
         assert net.replies[1] == net.replies[2] == KVResult(KVCode.OK, index=2)
-        assert all(core.kv.data == {"k": "x"} for core in net.nodes.values())
+        assert all(core.state_machine.data == {"k": "x"} for core in net.nodes.values())
 
     def test_a_burst_at_a_follower_is_refused_whole(self) -> None:
         """Every request of a burst sent to a follower is answered NOT_LEADER, with the hint."""
@@ -506,7 +507,7 @@ class TestClientRequests:
         again = net.request("n1", KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
         net.stabilize()
         assert net.replies[first] == net.replies[again] == KVResult(KVCode.OK, index=2)
-        assert all(core.kv.data == {"k": "x"} for core in net.nodes.values())
+        assert all(core.state_machine.data == {"k": "x"} for core in net.nodes.values())
 
     def test_stale_sequence_is_refused(self) -> None:
         """A write older than the client's last applied one is refused ("stale sequence")."""
@@ -515,7 +516,7 @@ class TestClientRequests:
         net.request("n1", put("x", "new", "c", 2))
         rid = net.request("n1", put("x", "old", "c", 1))
         assert net.replies[rid].code == KVCode.BAD_REQUEST and "stale sequence" in net.replies[rid].error
-        assert net.nodes["n1"].kv.data == {"x": "new"}
+        assert net.nodes["n1"].state_machine.data == {"x": "new"}
 
 
 class TestReadIndex:
@@ -650,7 +651,7 @@ class TestSnapshots:
         for _ in range(6):
             net.heartbeat("n1")
             net.stabilize()
-        assert net.nodes["n3"].kv.data == {"k": "8"} and net.nodes["n3"].log.snapshot_index == 10
+        assert net.nodes["n3"].state_machine.data == {"k": "8"} and net.nodes["n3"].log.snapshot_index == 10
 
     def test_snapshot_is_taken_every_threshold_entries(self) -> None:
         """§7: once applied - snapshot index >= snapshot_threshold the state machine is snapshotted at the
@@ -660,7 +661,7 @@ class TestSnapshots:
         outs = [net.absorb("n1", leader.request(i, put("k", str(i)), net.now)) for i in range(4)]
         assert all(o.persist.snapshot is None for o in outs[:3])
         snap = outs[3].persist.snapshot
-        assert (snap.index, snap.term) == (5, 1) and snap.data == leader.kv.encode()
+        assert (snap.index, snap.term) == (5, 1) and snap.data == leader.state_machine.snapshot()
         assert outs[3].persist.entries == []  # covered by the snapshot
         assert [e.data for e in outs[3].events if e.kind == "snapshot"] == [{"index": 5, "term": 1, "how": "taken"}]
         assert (leader.log.snapshot_index, leader.log.entries) == (5, [])
@@ -688,7 +689,7 @@ class TestSnapshots:
         net.stabilize()
         n3 = net.nodes["n3"]
         # n3 installed the snapshot, then got the rest from the log (and may have compacted it itself)
-        assert n3.log.snapshot_index >= chunks[0].last_index and n3.kv == leader.kv
+        assert n3.log.snapshot_index >= chunks[0].last_index and n3.state_machine == leader.state_machine
         assert (n3.applied_index, leader.progress["n3"].state) == (leader.applied_index, REPLICATE)
         assert net.disks["n3"].snapshot.index >= chunks[0].last_index
 
@@ -712,7 +713,7 @@ class TestSnapshots:
         assert [m.offset for m in again] == [m.offset for m in first]
         assert net.now - sent_at >= 2 * 0.300
         net.stabilize()
-        assert net.nodes["n3"].kv == leader.kv and leader.progress["n3"].state == REPLICATE
+        assert net.nodes["n3"].state_machine == leader.state_machine and leader.progress["n3"].state == REPLICATE
 
     def test_follower_already_past_the_snapshot_says_so(self) -> None:
         """A snapshot at or below the follower's commit index is not installed; the answer gives its
@@ -741,7 +742,7 @@ class TestSnapshots:
         snap = leader.log.snapshot_index
         assert (m.prev_log_index, m.prev_log_term, [e.index for e in m.entries]) == (snap, 1, [snap + 1])
         net.stabilize()
-        assert net.replies[rid].code == KVCode.OK and net.nodes["n2"].kv.data == {"k": "after"}
+        assert net.replies[rid].code == KVCode.OK and net.nodes["n2"].state_machine.data == {"k": "after"}
 
 
 # --------------------------------------------------------------------------- durability
@@ -760,7 +761,8 @@ class TestDurability:
         net.stabilize()
         for node in net.ids:
             before = net.nodes[node]
-            after = RaftNode(node, net.ids, net.config, random.Random(0), net.disks[node].restore())
+            store = KVStore(net.config.max_sessions)
+            after = RaftNode(node, net.ids, net.config, random.Random(0), net.disks[node].restore(), store)
             after.start(net.now)
             assert (after.term, after.voted_for) == (before.term, before.voted_for)
             assert (after.log.snapshot_index, after.log.snapshot_term) == (
@@ -772,7 +774,7 @@ class TestDurability:
             assert after.applied_index == after.commit_index
             assert after.commit_index >= after.log.snapshot_index >= 7
             if after.commit_index == before.commit_index:
-                assert after.kv == before.kv
+                assert after.state_machine == before.state_machine
 
     def test_persisted_commit_index_never_goes_backwards(self) -> None:
         """The commit index rides along lazily with entries, but every persisted value is >= the last one."""
@@ -801,7 +803,7 @@ class TestDurability:
         net.boot("n1")
         net.heartbeat("n2")
         net.stabilize()
-        assert net.nodes["n1"].role == "follower" and net.nodes["n1"].kv.data == {"x": "2"}
+        assert net.nodes["n1"].role == "follower" and net.nodes["n1"].state_machine.data == {"x": "2"}
 
     def test_entries_are_persisted_in_the_step_that_acknowledges_them(self) -> None:
         """Figure 2: a follower's success reply and the entries it covers leave in one Output, persist
@@ -991,7 +993,7 @@ class Script:
                 log = _show_entries(core.log.entries)
                 lines.append(
                     f"{node} {core.role} term={core.term} commit={core.commit_index} applied={core.applied_index} "
-                    f"snapshot={core.log.snapshot_index}/{core.log.snapshot_term} log={log} kv={core.kv.data}"
+                    f"snapshot={core.log.snapshot_index}/{core.log.snapshot_term} log={log} kv={core.state_machine.data}"
                 )
             return lines
         raise ValueError(f"unknown script command {verb!r}")

@@ -38,7 +38,9 @@ class RaftConfig:
     snapshot_threshold_bytes: int = 8 * 1024 * 1024
     # InstallSnapshot sends the snapshot in pieces of this many bytes.
     snapshot_chunk_bytes: int = 256 * 1024
-    # Client sessions the state machine remembers (least recently applied forgotten first).
+    # Not Raft's: the key-value store's bound on client sessions (least recently applied
+    # forgotten first). Cluster files set it in [raft], so it is parsed here and the registry
+    # hands it to the store; the core never reads it.
     max_sessions: int = 10_000
 
     @property

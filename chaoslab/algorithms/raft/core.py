@@ -1,4 +1,4 @@
-"""The Raft core: elections, the replicated log, and a key-value state machine.
+"""The Raft core: elections and the replicated log, feeding a state machine.
 
 A sans-I/O state machine in the shape of etcd/raft. The driver feeds it
 ``start``/``tick``/``step``/``request`` with the current time and acts on the
@@ -19,9 +19,12 @@ role, so each role's rules read together like the paper.
   Figure 8); a new leader appends a no-op to get there.
 - Reads use ReadIndex (thesis §6.4, :mod:`.readindex`): no log write, one
   heartbeat round to confirm leadership, then wait for apply.
-- State machine: :mod:`.kv` (map + client sessions), snapshotted every
+- State machine: any :class:`~chaoslab.algorithms.statemachine.StateMachine`
+  (the key-value store by default, see the registry). The core hands it
+  committed entries and confirmed reads, and snapshots it every
   ``snapshot_threshold`` applied entries; followers that fall behind the
-  snapshot get it by InstallSnapshot, in chunks.
+  snapshot get it by InstallSnapshot, in chunks. The core never looks inside
+  a command or an entry's data.
 """
 
 from __future__ import annotations
@@ -31,10 +34,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.base import Output
-from chaoslab.algorithms.raft.commands import OPS, KVCode, KVCommand, KVOp, KVResult
 from chaoslab.algorithms.raft.config import RaftConfig
 from chaoslab.algorithms.raft.durable import HardState, RaftDurable, RaftPersist, Snapshot
-from chaoslab.algorithms.raft.kv import KVStore, decode_commands, describe_entry, encode_commands
 from chaoslab.algorithms.raft.log import RaftLog
 from chaoslab.algorithms.raft.messages import (
     MESSAGE_TYPES,
@@ -50,6 +51,7 @@ from chaoslab.algorithms.raft.messages import (
 )
 from chaoslab.algorithms.raft.progress import PROBE, REPLICATE, SNAPSHOT, Progress
 from chaoslab.algorithms.raft.readindex import PendingRead, ReadIndex
+from chaoslab.algorithms.statemachine import Refusal, StateMachine
 
 if TYPE_CHECKING:  # the driver injects a seeded rng; the core never builds one
     import random
@@ -61,7 +63,7 @@ LEADER = "leader"
 ROLES = (FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER)
 
 _NEVER = math.inf
-_LEADERSHIP_LOST = "leadership lost; outcome unknown"
+_NOT_LEADER, _OUTCOME_UNKNOWN, _READ_ABANDONED = Refusal.NOT_LEADER, Refusal.OUTCOME_UNKNOWN, Refusal.READ_ABANDONED
 _KIND_SUMMARY = {
     EntryKind.NORMAL: "ENTRY_KIND_SUMMARY_NORMAL",
     EntryKind.NOOP: "ENTRY_KIND_SUMMARY_NOOP",
@@ -71,7 +73,7 @@ _KIND_SUMMARY = {
 # heartbeat rounds while entries are out is presumed to have lost some: probe it.
 _STALL_ROUNDS = 2
 _COMMANDS_PER_ENTRY = 256  # a burst's writes per log entry (keeps an entry well under gRPC's 4 MB)
-_NORMAL, _GET = EntryKind.NORMAL, KVOp.GET  # globals: an enum attribute costs ten times more
+_NORMAL = EntryKind.NORMAL  # a global: an enum attribute costs ten times more
 
 # What the simulator's invariants see of each applied entry: (index, term, kind, data);
 # kind None marks a snapshot installed at index (entries up to it arrived as state).
@@ -119,7 +121,9 @@ class _SnapshotReceiver:
 
 
 class RaftNode:
-    """One Raft server. See :mod:`chaoslab.algorithms.base` for the driver contract."""
+    """One Raft server. See :mod:`chaoslab.algorithms.base` for the driver contract and
+    :mod:`chaoslab.algorithms.statemachine` for the one with ``state_machine``, which is
+    given empty and is the core's alone from then on."""
 
     def __init__(
         self,
@@ -127,7 +131,8 @@ class RaftNode:
         nodes: list[str],
         config: RaftConfig,
         rng: random.Random,
-        durable: RaftDurable | None = None,
+        durable: RaftDurable | None,
+        state_machine: StateMachine,
     ) -> None:
         if len(set(nodes)) != len(nodes):
             raise ValueError(f"duplicate node ids in {nodes!r}")
@@ -147,11 +152,11 @@ class RaftNode:
         self.term: int = d.hard_state.term
         self.voted_for: str | None = d.hard_state.voted_for or None
         self.snapshot: Snapshot | None = d.snapshot  # the latest, for followers that need it
+        self.state_machine = state_machine
         if d.snapshot is not None:
-            self.kv = KVStore.decode(d.snapshot.data, config.max_sessions)
+            state_machine.restore(d.snapshot.data)
             self.log = RaftLog(d.snapshot.index, d.snapshot.term, d.entries)
         else:
-            self.kv = KVStore(config.max_sessions)
             self.log = RaftLog(0, 0, d.entries)
         # The persisted commit index is a hint (it may lag: it is written lazily),
         # but everything up to it was committed, so it is safe to apply at start.
@@ -176,8 +181,8 @@ class RaftNode:
         self._quorum_deadline = _NEVER
         self._step_role: Callable[[str, Any, float, Output], None] = self._step_follower
         self._term_start = 0  # leader: index of its no-op, the first entry of its term
-        # leader: log index -> (the client request ids, the entry appended, its commands decoded)
-        self._pending_writes: dict[int, tuple[list[int], Entry, list[KVCommand]]] = {}
+        # leader: log index -> (the client request ids, the entry appended, the commands it encodes)
+        self._pending_writes: dict[int, tuple[list[int], Entry, list[Any]]] = {}
         self._dirty = False  # leader: something may be sendable; tick now
         self._receiving: _SnapshotReceiver | None = None  # follower: InstallSnapshot chunks so far
         # This input's durable changes, handed out as one RaftPersist by _finish.
@@ -261,46 +266,44 @@ class RaftNode:
             self._step_role(src, message, now, out)
         return self._finish(out)
 
-    def request(self, request_id: int, command: KVCommand, now: float) -> Output:
-        """A client command. Its :class:`KVResult` comes back in ``Output.replies`` under
+    def request(self, request_id: int, command: Any, now: float) -> Output:
+        """A client command for the state machine. Its result comes back in ``Output.replies`` under
         ``request_id``: at once (not leader, bad request, single-node cluster) or from a
         later input (once committed and applied, or once a read is confirmed)."""
         return self.request_many([(request_id, command)], now)
 
-    def request_many(self, requests: Iterable[tuple[int, KVCommand]], now: float) -> Output:
+    def request_many(self, requests: Iterable[tuple[int, Any]], now: float) -> Output:
         """:meth:`request` for a burst of ``(request_id, command)`` pairs, in order, as one
         input: one output and one commit check for the lot (etcd's Propose takes many).
 
         The burst's writes share log entries, up to ``_COMMANDS_PER_ENTRY`` each,
         applied in order: every entry costs each replica a message field, a WAL
-        record and a log slot, which a burst pays once instead of per write.
+        record and a log slot, which a burst pays once instead of per write. The state
+        machine tells reads (served by ReadIndex, never logged) from writes, in one call.
         """
         out = Output()
         self._now = max(self._now, now)
+        sm = self.state_machine
         if not self._started or self.role != LEADER:
             # Definitely not applied: the client may retry elsewhere.
+            hint = self.leader or ""
             for request_id, _ in requests:
-                out.reply(request_id, KVResult(KVCode.NOT_LEADER, leader_hint=self.leader or "", error="not the leader"))
+                out.reply(request_id, sm.refuse(_NOT_LEADER, hint))
             return out
-        ids: list[int] = []
-        writes: list[KVCommand] = []
-        for request_id, command in requests:
-            op = OPS.get(command.op)
-            if op is None:
-                out.reply(request_id, KVResult(KVCode.BAD_REQUEST, error=f"unknown operation {command.op!r}"))
-            elif op == _GET:
-                # Thesis §6.4: the read index is our commit index, but never below our own
-                # term's first entry, so every write committed by earlier leaders is included.
-                read_index = max(self.commit_index, self._term_start)
-                self.reads.add(PendingRead(request_id, command.key, read_index), self.quorum)
-            else:
-                ids.append(request_id)
-                writes.append(command)
+        reads, ids, writes, rejected = sm.split(requests)
+        if rejected:
+            out.replies.extend(rejected)
+        if reads:
+            # Thesis §6.4: the read index is our commit index, but never below our own
+            # term's first entry, so every write committed by earlier leaders is included.
+            read_index = max(self.commit_index, self._term_start)
+            for request_id, command in reads:
+                self.reads.add(PendingRead(request_id, command, read_index), self.quorum)
         entries: list[Entry] = []
         index = self.log.last_index + 1
         for at in range(0, len(writes), _COMMANDS_PER_ENTRY):
             chunk = writes[at : at + _COMMANDS_PER_ENTRY]
-            entry = Entry(index, self.term, _NORMAL, encode_commands(chunk))
+            entry = Entry(index, self.term, _NORMAL, sm.encode(chunk))
             entries.append(entry)
             self._pending_writes[index] = (ids[at : at + _COMMANDS_PER_ENTRY], entry, chunk)
             index += 1
@@ -329,6 +332,7 @@ class RaftNode:
             last_heard = max(0.0, now - self._last_heard)
         votes = sum(self.votes.values()) if self.role in (PRE_CANDIDATE, CANDIDATE) else 0
         tail = self.log.entries[-log_tail:] if log_tail > 0 else []
+        describe = self.state_machine.describe
         return {
             "id": self.node_id,
             "algorithm": "raft",
@@ -344,7 +348,7 @@ class RaftNode:
                 "snapshot_index": self.log.snapshot_index,
                 "snapshot_term": self.log.snapshot_term,
                 "log_tail": [
-                    {"index": e.index, "term": e.term, "kind": _KIND_SUMMARY[EntryKind(e.kind)], "text": _summary(e)}
+                    {"index": e.index, "term": e.term, "kind": _KIND_SUMMARY[EntryKind(e.kind)], "text": _summary(e, describe)}
                     for e in tail
                 ],
                 "progress": [
@@ -746,22 +750,24 @@ class RaftNode:
     def _serve_reads(self, out: Output) -> None:
         if self.role != LEADER:
             return
-        for read in self.reads.pop_ready(self.applied_index):
-            result = self.kv.get(read.key)
-            result.index = read.read_index
-            out.reply(read.request_id, result)
+        ready = self.reads.pop_ready(self.applied_index)
+        if ready:
+            query = self.state_machine.query
+            for read in ready:
+                out.reply(read.request_id, query(read.read_index, read.command))
 
     def _abandon_requests(self, out: Output) -> None:
         """Leadership is over: tell every waiting client, so none waits forever."""
         hint = self.leader or ""
+        refuse = self.state_machine.refuse
         for request_ids, _, _ in self._pending_writes.values():
             for request_id in request_ids:
                 # The entry may still commit under a later leader, or be overwritten.
-                out.reply(request_id, KVResult(KVCode.UNAVAILABLE, leader_hint=hint, error=_LEADERSHIP_LOST))
+                out.reply(request_id, refuse(_OUTCOME_UNKNOWN, hint))
         self._pending_writes = {}
         for read in self.reads.drain():
             # A read has no effect: it is safe to retry anywhere.
-            out.reply(read.request_id, KVResult(KVCode.NOT_LEADER, leader_hint=hint, error="leadership lost"))
+            out.reply(read.request_id, refuse(_READ_ABANDONED, hint))
 
     # ------------------------------------------------------------------ follower
 
@@ -830,29 +836,31 @@ class RaftNode:
         if data is None:
             return
         self._receiving = None
-        try:
-            kv = KVStore.decode(data, self.config.max_sessions)
-        except ValueError:
+        if not self._install(Snapshot(m.last_index, m.last_term, data), out):
             return  # garbled: the leader sends it again when it hears nothing
-        self._install(Snapshot(m.last_index, m.last_term, data), kv, out)
         out.send(src, InstallSnapshotReply(term=self.term, last_index=m.last_index, success=True))
 
-    def _install(self, snap: Snapshot, kv: KVStore, out: Output) -> None:
+    def _install(self, snap: Snapshot, out: Output) -> bool:
+        """Take a complete snapshot from the leader; ``False`` if the state machine refused its data."""
         if self.log.matches(snap.index, snap.term):
             # We hold that entry already: the snapshot only tells us it is committed
             # (Raft §7: "retain log entries following it").
             self.commit_index = max(self.commit_index, snap.index)
             self._apply(out)
-            return
+            return True
         # Raft §7: "discard the entire log ... reset state machine using snapshot contents".
+        try:
+            self.state_machine.restore(snap.data)
+        except ValueError:
+            return False
         self.log.restore(snap.index, snap.term)
-        self.kv = kv
         self.snapshot = self._unstable_snapshot = snap
         self.commit_index = self.applied_index = snap.index
         self._applied_bytes = 0
         if self.applied_trace is not None:
             self.applied_trace.append((snap.index, snap.term, None, b""))
         out.event("snapshot", index=snap.index, term=snap.term, how="installed")
+        return True
 
     def _heard_from_leader(self, leader: str, now: float, out: Output) -> None:
         self._last_heard = now
@@ -884,26 +892,20 @@ class RaftNode:
     def _apply(self, out: Output) -> None:
         """Apply committed entries in order, exactly once; answer their clients; maybe snapshot."""
         if self.applied_index < self.commit_index:
-            pending, trace, kv = self._pending_writes, self.applied_trace, self.kv
+            pending, trace, sm = self._pending_writes, self.applied_trace, self.state_machine
             for entry in self.log.between(self.applied_index + 1, self.commit_index):
                 index = entry.index
                 mine = pending.pop(index, None)
                 if mine is not None and mine[1] is entry:
                     # Our own proposal: its commands are at hand, no need to decode them.
-                    for request_id, command in zip(mine[0], mine[2]):
-                        out.reply(request_id, kv.apply(index, command))
+                    out.replies.extend(zip(mine[0], sm.apply_own(index, mine[2])))
                 else:
                     if entry.kind == _NORMAL:
-                        try:
-                            commands = decode_commands(entry.data)
-                        except ValueError:
-                            commands = []  # not a command: applies as nothing, alike on every replica
-                        for command in commands:
-                            kv.apply(index, command)
+                        sm.apply(index, entry.data)
                     for request_id in mine[0] if mine is not None else ():
                         # Not reached (pending writes go with leadership), but never answer a
                         # client with another entry's result.
-                        out.reply(request_id, KVResult(KVCode.UNAVAILABLE, error=_LEADERSHIP_LOST))
+                        out.reply(request_id, sm.refuse(_OUTCOME_UNKNOWN, ""))
                 self.applied_index = index
                 self._applied_bytes += len(entry.data)
                 if trace is not None:
@@ -935,7 +937,7 @@ class RaftNode:
         index = self.applied_index
         term = self.log.term_at(index)
         assert term is not None
-        snap = Snapshot(index, term, self.kv.encode())
+        snap = Snapshot(index, term, self.state_machine.snapshot())
         self.log.compact(index)
         self._applied_bytes = 0
         self.snapshot = self._unstable_snapshot = snap
@@ -972,12 +974,12 @@ class RaftNode:
         return out
 
 
-def _summary(e: Entry) -> str:
+def _summary(e: Entry, describe: Callable[[bytes], str]) -> str:
     if e.kind == EntryKind.NOOP:
         return "noop"
     if e.kind == EntryKind.CONFIG:
         return "config"
     try:
-        return describe_entry(e.data)
+        return describe(e.data)
     except ValueError:
         return f"? {len(e.data)} bytes"

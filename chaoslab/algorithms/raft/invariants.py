@@ -15,11 +15,9 @@ the end by :func:`check_final`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chaoslab.algorithms.raft.commands import KVOp
-from chaoslab.algorithms.raft.kv import decode_commands
 from chaoslab.algorithms.raft.messages import EntryKind
 
 if TYPE_CHECKING:  # type hints only: the simulator drives these, they never import it
@@ -211,16 +209,6 @@ class LeaderCompleteness:
             )
 
 
-def _overwritten(writes: list[tuple[tuple[int, int], tuple[str, int]]], at: tuple[int, int], ident: tuple[str, int]) -> bool:
-    """Did a write other than ``ident`` (its retries excepted) land after ``at`` (index, position in the entry)?"""
-    for later, who in reversed(writes):
-        if later <= at:
-            return False
-        if who != ident:
-            return True
-    return False
-
-
 def _show(body: tuple[int, int, bytes]) -> str:
     term, kind, data = body
     return f"(term {term}, {EntryKind(kind).name.lower()}, {data[:40]!r})"
@@ -262,52 +250,37 @@ def raft_caught_up(sim: Simulation) -> bool:
     return all(s["raft"]["applied_index"] == target and s["term"] == lead["term"] for s in statuses.values())
 
 
-def check_final(sim: Simulation, machine: StateMachineSafety, workload: Workload | None = None) -> None:
-    """After heal and settle (see :func:`raft_caught_up`): replicas agree, and every write a
-    client saw succeed is committed at its index, with its effect in the final state unless a
-    later write to its key overwrote it. ``AssertionError`` otherwise."""
+# (data of every command entry applied, by index; a replica's final state machine; its applied
+# index; the workload) -> None, AssertionError if the state lost a write a client saw succeed
+StateCheck = Callable[[Mapping[int, bytes], Any, int, Any], None]
+
+
+def check_final(
+    sim: Simulation, machine: StateMachineSafety, workload: Workload | None = None, check_state: StateCheck | None = None
+) -> None:
+    """After heal and settle (see :func:`raft_caught_up`): replicas agree (same applied index,
+    equal state machines); with a workload, ``check_state`` (the state machine's own check, e.g.
+    :func:`chaoslab.algorithms.kv.checks.check_acknowledged_writes`) gets every command entry
+    applied. ``AssertionError`` otherwise."""
     cores = [core for core in sim.nodes.values() if core is not None]
     first = cores[0]
     for core in cores[1:]:
         assert core.applied_index == first.applied_index, (
             f"replicas disagree: {core.node_id} applied {core.applied_index}, {first.node_id} {first.applied_index}"
         )
-        assert core.kv == first.kv, f"replicas disagree: {core.node_id}'s state machine differs from {first.node_id}'s"
-    if workload is None:
+        assert core.state_machine == first.state_machine, (
+            f"replicas disagree: {core.node_id}'s state machine differs from {first.node_id}'s"
+        )
+    if workload is None or check_state is None:
         return
-    applied = machine.applied
-    commands: dict[int, list[Any]] = {}  # a leader may put a burst of writes in one entry
-    for index, (_, kind, data) in applied.items():
-        if kind == EntryKind.NORMAL:
-            commands[index] = decode_commands(data)
-    writes: dict[str, list[tuple[tuple[int, int], tuple[str, int]]]] = {}  # key -> [((index, position), (client, seq))]
-    for index in sorted(commands):
-        for position, command in enumerate(commands[index]):
-            if command.op != KVOp.GET:
-                writes.setdefault(command.key, []).append(((index, position), (command.client_id, command.seq)))
-    final = first.kv.data
-    for ack in workload.acked:
-        c = ack.command
-        assert ack.index <= first.applied_index, f"acknowledged write at index {ack.index} was never applied: {c}"
-        got = commands.get(ack.index, [])
-        ident = (c.client_id, c.seq, c.op, c.key, c.value)
-        position = next((i for i, g in enumerate(got) if (g.client_id, g.seq, g.op, g.key, g.value) == ident), None)
-        assert position is not None, f"acknowledged write {c} is not in the entry committed at index {ack.index} ({got})"
-        if _overwritten(writes[c.key], (ack.index, position), (c.client_id, c.seq)):
-            continue
-        value = final.get(c.key)
-        if c.op in (KVOp.PUT, KVOp.CAS):
-            assert value == c.value, f"acknowledged {c} (index {ack.index}) lost: {c.key} is {value!r}"
-        elif c.op == KVOp.APPEND:
-            assert value is not None and value.endswith(c.value), (
-                f"acknowledged {c} (index {ack.index}) lost: {c.key} is {value!r}"
-            )
-        elif c.op == KVOp.DELETE:
-            assert value is None, f"acknowledged {c} (index {ack.index}) lost: {c.key} is {value!r}"
+    entries = {index: data for index, (_, kind, data) in machine.applied.items() if kind == EntryKind.NORMAL}
+    check_state(entries, first.state_machine, first.applied_index, workload)
 
 
-def final_check(sim: Simulation, invariants: list[Invariant], workload: Workload | None) -> None:
+def final_check(
+    sim: Simulation, invariants: list[Invariant], workload: Workload | None, check_state: StateCheck | None = None
+) -> None:
     """:func:`check_final` with the StateMachineSafety among a simulation's ``invariants``."""
     machine = state_machine_of(invariants)
     if machine is not None:
-        check_final(sim, machine, workload)
+        check_final(sim, machine, workload, check_state)

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(slots=True)
 class PendingRead:
     request_id: int
-    key: str
+    command: Any  # the state machine's, answered by its query()
     read_index: int
 
 

@@ -1,4 +1,9 @@
-"""Raft as chaoslab sees it: the one place the rest of the lab learns about Raft."""
+"""Raft as chaoslab sees it: the one place the rest of the lab learns about Raft.
+
+It is also where Raft meets the state machine it runs: the key-value store
+(:mod:`chaoslab.algorithms.kv`). No other module of this package imports it;
+another spec could hand the same ``RaftNode`` another machine.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,36 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.base import Algorithm
+from chaoslab.algorithms.kv import KVStore
+from chaoslab.algorithms.kv.checks import check_acknowledged_writes
+from chaoslab.algorithms.raft import invariants
 from chaoslab.algorithms.raft.config import parse_config
 from chaoslab.algorithms.raft.core import CANDIDATE, FOLLOWER, LEADER, PRE_CANDIDATE, RaftNode
 from chaoslab.algorithms.raft.durable import RaftDurable
-from chaoslab.algorithms.raft.invariants import final_check, raft_caught_up, raft_converged, raft_invariants
+from chaoslab.algorithms.raft.invariants import StateMachineSafety, raft_caught_up, raft_converged, raft_invariants
 from chaoslab.algorithms.raft.messages import MESSAGE_TYPES
 from chaoslab.algorithms.spec import AlgorithmSpec, SimHooks, StatusColumn
 
 if TYPE_CHECKING:
     import random
 
+    from chaoslab.algorithms.spec import Invariant
+    from chaoslab.sim.simulation import Simulation
+
 
 def _factory(node_id: str, nodes: list[str], config: Mapping[str, Any], rng: random.Random, durable: Any) -> Algorithm:
-    return RaftNode(node_id, nodes, parse_config(config), rng, durable)
+    # max_sessions is the store's setting; cluster files keep it in [raft], so RaftConfig parses it.
+    raft = parse_config(config)
+    return RaftNode(node_id, nodes, raft, rng, durable, KVStore(raft.max_sessions))
+
+
+def check_final(sim: Simulation, machine: StateMachineSafety, workload: Any = None) -> None:
+    """Raft's end-of-run check (replicas agree) with the store's (acknowledged writes survive)."""
+    invariants.check_final(sim, machine, workload, check_acknowledged_writes)
+
+
+def _final_check(sim: Simulation, found: list[Invariant], workload: Any) -> None:
+    invariants.final_check(sim, found, workload, check_acknowledged_writes)
 
 
 def _check_config(config: Mapping[str, Any]) -> None:
@@ -45,6 +67,6 @@ SPEC = AlgorithmSpec(
         invariants=raft_invariants,
         converged=raft_converged,
         caught_up=raft_caught_up,
-        check_final=final_check,
+        check_final=_final_check,
     ),
 )

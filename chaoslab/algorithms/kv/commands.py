@@ -1,9 +1,10 @@
-"""Client commands for Raft's key-value store, and their results.
+"""Client commands for the key-value store, and their results.
 
 Field names match ``KVRequest`` / ``KVReply`` in ``proto/chaoslab/v1/kv.proto``
-and the enums share their numbers. The core reads a command only through
-these field names, so the runtime hands it the ``KVRequest`` it received as
-is (``op`` then is a plain int, which compares equal to its ``KVOp``).
+and the enums share their numbers (``KV_OP_PUT`` is ``KVOp.PUT``; a unit test
+fails if they drift). The store reads a command only through these field
+names, so the runtime hands it the ``KVRequest`` it received as is (``op``
+then is a plain int, which compares equal to its ``KVOp``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Raft's state machine: a key-value map with client sessions (pure, no I/O).
+"""The key-value state machine: a map with client sessions (pure, no I/O).
 
-Every replica applies the same committed commands in the same order, so
+:class:`KVStore` is a :class:`~chaoslab.algorithms.statemachine.StateMachine`:
+any log-based core (Raft) can replicate it. Every replica applies the same committed commands in the same order, so
 everything here must be a deterministic function of that sequence: the map,
 the sessions and which sessions get evicted. Snapshots carry all of it.
 
@@ -16,111 +17,24 @@ forgotten. The log index decides, not a clock, so all replicas evict alike.
 from __future__ import annotations
 
 import json
-import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chaoslab.algorithms.raft.commands import OPS, KVCode, KVCommand, KVOp, KVResult
+from chaoslab.algorithms.kv.commands import OPS, KVCode, KVCommand, KVOp, KVResult
+from chaoslab.algorithms.kv.encoding import decode_commands, describe_entry, encode_commands
+from chaoslab.algorithms.statemachine import Refusal
 
 DEFAULT_MAX_SESSIONS = 10_000
 
 # Every replica runs apply for every write; an enum attribute lookup costs ten times a global's.
 _PUT, _APPEND, _DELETE, _CAS = KVOp.PUT, KVOp.APPEND, KVOp.DELETE, KVOp.CAS
 _OK, _NOT_FOUND, _CAS_MISMATCH = KVCode.OK, KVCode.NOT_FOUND, KVCode.CAS_MISMATCH
-
-
-# --------------------------------------------------------------------------- commands as log data
-
-
-# Binary, not JSON: every replica decodes every command it applies, so this sits on the
-# write path of the whole cluster (JSON cost ~8 µs each way, this ~1 and ~2.5). The
-# leading format byte tells one command from a batch of them.
-_ONE, _BATCH = 1, 2
-_HEAD = struct.Struct("<BBBQIIIH")  # format, op, expect_absent, seq, then the lengths of key, value, expected, client_id
-_COUNT = struct.Struct("<BI")  # format, number of commands that follow (each encoded as one)
-_BATCH_TAG = bytes((_BATCH,))
-
-
-def encode_command(c: KVCommand) -> bytes:
-    """A compact, stable encoding of a command for a log entry's ``data``."""
-    key, value, expected, client = c.key.encode(), c.value.encode(), c.expected.encode(), c.client_id.encode()
-    head = _HEAD.pack(_ONE, c.op, c.expect_absent, c.seq, len(key), len(value), len(expected), len(client))
-    return b"".join((head, key, value, expected, client))
-
-
-def encode_commands(commands: list[KVCommand]) -> bytes:
-    """Several commands for one log entry, applied in this order (one command: :func:`encode_command`)."""
-    if len(commands) == 1:
-        return encode_command(commands[0])
-    return b"".join([_COUNT.pack(_BATCH, len(commands)), *map(encode_command, commands)])
-
-
-def _decode_at(data: bytes, at: int) -> tuple[KVCommand, int]:
-    """The command encoded at ``data[at:]`` and where it ends."""
-    fmt, op, absent, seq, key_len, value_len, expected_len, client_len = _HEAD.unpack_from(data, at)
-    at += _HEAD.size
-    end = at + key_len + value_len + expected_len + client_len
-    if fmt != _ONE or absent > 1 or end > len(data):
-        raise ValueError("bad header")
-    key = data[at : at + key_len].decode()
-    at += key_len
-    value = data[at : at + value_len].decode()
-    at += value_len
-    expected = data[at : at + expected_len].decode()
-    return KVCommand(OPS[op], key, value, expected, bool(absent), data[at + expected_len : end].decode(), seq), end
-
-
-def decode_command(data: bytes) -> KVCommand:
-    """The inverse of :func:`encode_command`; ``ValueError`` on anything else."""
-    try:
-        command, end = _decode_at(data, 0)
-        if end != len(data):
-            raise ValueError("trailing bytes")
-        return command
-    except (struct.error, KeyError, ValueError) as e:
-        raise ValueError(f"not a key-value command: {data[:60]!r}") from e
-
-
-def decode_commands(data: bytes) -> list[KVCommand]:
-    """The commands of a log entry, from :func:`encode_commands` or :func:`encode_command`."""
-    if data[:1] != _BATCH_TAG:
-        return [decode_command(data)]
-    try:
-        _, count = _COUNT.unpack_from(data)
-        at = _COUNT.size
-        commands = []
-        for _ in range(count):
-            command, at = _decode_at(data, at)
-            commands.append(command)
-        if at != len(data) or not commands:
-            raise ValueError("bad batch")
-        return commands
-    except (struct.error, KeyError, ValueError) as e:
-        raise ValueError(f"not a batch of key-value commands: {data[:60]!r}") from e
-
-
-def _short(value: str, width: int = 16) -> str:
-    return value if len(value) <= width else value[: width - 1] + "…"
-
-
-def describe_entry(data: bytes) -> str:
-    """:func:`describe` for a log entry's data: its first command, and how many more it holds."""
-    commands = decode_commands(data)
-    return describe(commands[0]) + (f" (+{len(commands) - 1})" if len(commands) > 1 else "")
-
-
-def describe(c: KVCommand) -> str:
-    """A short rendering for status and dashboards: ``put k1=7``, ``cas k1 3→4``, ``del k1``."""
-    key = _short(c.key)
-    if c.op == KVOp.PUT:
-        return f"put {key}={_short(c.value)}"
-    if c.op == KVOp.CAS:
-        old = "∅" if c.expect_absent else _short(c.expected)
-        return f"cas {key} {old}→{_short(c.value)}"
-    if c.op == KVOp.APPEND:
-        return f"append {key}+={_short(c.value)}"
-    if c.op == KVOp.DELETE:
-        return f"del {key}"
-    return f"get {key}"
+_GET = KVOp.GET
+_REFUSAL_CODES = {
+    Refusal.NOT_LEADER: KVCode.NOT_LEADER,
+    Refusal.OUTCOME_UNKNOWN: KVCode.UNAVAILABLE,
+    Refusal.READ_ABANDONED: KVCode.NOT_LEADER,
+}
 
 
 # --------------------------------------------------------------------------- the state machine
@@ -136,7 +50,9 @@ class Session:
 
 
 class KVStore:
-    """The replicated map plus client sessions. ``apply`` is the only way it changes."""
+    """The replicated map plus client sessions. Applying commands (and restoring a snapshot) is
+    the only way it changes. Commands are :class:`KVCommand` or anything with its fields (the
+    runtime passes a ``KVRequest`` as is); results are :class:`KVResult`."""
 
     __slots__ = ("data", "max_sessions", "sessions")
 
@@ -161,7 +77,62 @@ class KVStore:
             return KVResult(KVCode.NOT_FOUND)
         return KVResult(KVCode.OK, value=value)
 
-    def apply(self, index: int, c: KVCommand) -> KVResult:
+    # ------------------------------------------------------------------ the StateMachine protocol
+
+    def split(
+        self, requests: Iterable[tuple[int, KVCommand]]
+    ) -> tuple[list[tuple[int, KVCommand]], list[int], list[KVCommand], list[tuple[int, KVResult]]]:
+        """Reads (GET), writes, and commands with an unknown op (refused BAD_REQUEST)."""
+        reads: list[tuple[int, KVCommand]] = []
+        ids: list[int] = []
+        writes: list[KVCommand] = []
+        rejected: list[tuple[int, KVResult]] = []
+        for request_id, command in requests:
+            op = OPS.get(command.op)
+            if op is None:
+                rejected.append((request_id, KVResult(KVCode.BAD_REQUEST, error=f"unknown operation {command.op!r}")))
+            elif op == _GET:
+                reads.append((request_id, command))
+            else:
+                ids.append(request_id)
+                writes.append(command)
+        return reads, ids, writes, rejected
+
+    def encode(self, commands: list[KVCommand]) -> bytes:
+        return encode_commands(commands)
+
+    def apply(self, index: int, data: bytes) -> None:
+        try:
+            commands = decode_commands(data)
+        except ValueError:
+            return  # not a command: applies as nothing, alike on every replica
+        apply = self.apply_command
+        for command in commands:
+            apply(index, command)
+
+    def apply_own(self, index: int, commands: list[KVCommand]) -> list[KVResult]:
+        apply = self.apply_command
+        return [apply(index, command) for command in commands]
+
+    def query(self, index: int, command: KVCommand) -> KVResult:
+        """A GET served at read index ``index``; the result carries it."""
+        result = self.get(command.key)
+        result.index = index
+        return result
+
+    def refuse(self, reason: Refusal, leader_hint: str) -> KVResult:
+        return KVResult(_REFUSAL_CODES[reason], leader_hint=leader_hint, error=reason.value)
+
+    def restore(self, data: bytes) -> None:
+        other = KVStore.decode(data, self.max_sessions)
+        self.data, self.sessions = other.data, other.sessions
+
+    def describe(self, data: bytes) -> str:
+        return describe_entry(data)
+
+    # ------------------------------------------------------------------ one command
+
+    def apply_command(self, index: int, c: KVCommand) -> KVResult:
         """Apply the write committed at ``index``; its result carries ``index``."""
         session = self.sessions.get(c.client_id) if c.client_id else None
         if session is not None:
@@ -209,7 +180,7 @@ class KVStore:
 
     # ------------------------------------------------------------------ snapshots
 
-    def encode(self) -> bytes:
+    def snapshot(self) -> bytes:
         """The whole state as bytes: equal states give equal bytes (keys sorted, sessions in LRU order)."""
         body = {
             "kv": dict(sorted(self.data.items())),
@@ -222,7 +193,7 @@ class KVStore:
 
     @classmethod
     def decode(cls, data: bytes, max_sessions: int = DEFAULT_MAX_SESSIONS) -> KVStore:
-        """A store from :meth:`encode`'s bytes; ``ValueError`` if they are not that."""
+        """A store from :meth:`snapshot`'s bytes; ``ValueError`` if they are not that."""
         store = cls(max_sessions)
         try:
             body = json.loads(data)

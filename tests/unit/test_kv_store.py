@@ -1,11 +1,16 @@
-"""Raft's key-value state machine (chaoslab.algorithms.raft.kv): semantics, sessions, snapshots."""
+"""The key-value state machine (chaoslab.algorithms.kv) on its own: semantics, sessions, snapshots,
+the log encoding, and the StateMachine protocol as a core drives it."""
 
 from __future__ import annotations
 
 import pytest
 
-from chaoslab.algorithms.raft.commands import KVCode, KVCommand, KVOp, KVResult
-from chaoslab.algorithms.raft.kv import (
+from chaoslab.algorithms.kv import (
+    OPS,
+    KVCode,
+    KVCommand,
+    KVOp,
+    KVResult,
     KVStore,
     decode_command,
     decode_commands,
@@ -14,6 +19,8 @@ from chaoslab.algorithms.raft.kv import (
     encode_command,
     encode_commands,
 )
+from chaoslab.algorithms.statemachine import Refusal
+from chaoslab.v1 import kv_pb2
 
 
 def put(key: str, value: str, client: str = "", seq: int = 0) -> KVCommand:
@@ -26,7 +33,7 @@ def cas(key: str, expected: str, value: str, *, absent: bool = False, client: st
 
 def run(store: KVStore, *commands: KVCommand, start: int = 1) -> list[KVResult]:
     """Apply ``commands`` at consecutive log indexes."""
-    return [store.apply(start + i, c) for i, c in enumerate(commands)]
+    return [store.apply_command(start + i, c) for i, c in enumerate(commands)]
 
 
 class TestSemantics:
@@ -57,19 +64,19 @@ class TestSemantics:
         """CAS writes when the current value equals expected; otherwise CAS_MISMATCH with the current value."""
         store = KVStore()
         run(store, put("k", "1"))
-        assert store.apply(2, cas("k", "0", "2")) == KVResult(KVCode.CAS_MISMATCH, value="1", index=2)
-        assert store.apply(3, cas("k", "1", "2")).code == KVCode.OK
+        assert store.apply_command(2, cas("k", "0", "2")) == KVResult(KVCode.CAS_MISMATCH, value="1", index=2)
+        assert store.apply_command(3, cas("k", "1", "2")).code == KVCode.OK
         assert store.get("k").value == "2"
 
     def test_cas_of_missing_key_is_not_found(self) -> None:
         """CAS against a missing key (without expect_absent) is NOT_FOUND."""
-        assert KVStore().apply(1, cas("k", "1", "2")).code == KVCode.NOT_FOUND
+        assert KVStore().apply_command(1, cas("k", "1", "2")).code == KVCode.NOT_FOUND
 
     def test_cas_expect_absent(self) -> None:
         """CAS with expect_absent creates the key only if it does not exist."""
         store = KVStore()
-        assert store.apply(1, cas("k", "", "1", absent=True)).code == KVCode.OK
-        assert store.apply(2, cas("k", "", "2", absent=True)) == KVResult(KVCode.CAS_MISMATCH, value="1", index=2)
+        assert store.apply_command(1, cas("k", "", "1", absent=True)).code == KVCode.OK
+        assert store.apply_command(2, cas("k", "", "2", absent=True)) == KVResult(KVCode.CAS_MISMATCH, value="1", index=2)
         assert store.get("k").value == "1"
 
 
@@ -77,24 +84,24 @@ class TestSessions:
     def test_retry_returns_the_cached_result_without_applying_again(self) -> None:
         """Thesis §6.3: a command with the client's last seq is answered from the session, not re-applied."""
         store = KVStore()
-        first = store.apply(1, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
-        again = store.apply(2, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
+        first = store.apply_command(1, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
+        again = store.apply_command(2, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
         assert again == first == KVResult(KVCode.OK, index=1)
         assert store.get("k").value == "x"
 
     def test_cached_result_includes_failures(self) -> None:
         """A retried CAS that failed the first time gets the same failure, even if it would now succeed."""
         store = KVStore()
-        first = store.apply(1, cas("k", "0", "1", client="c", seq=1))
-        store.apply(2, put("k", "0"))
-        assert store.apply(3, cas("k", "0", "1", client="c", seq=1)) == first
+        first = store.apply_command(1, cas("k", "0", "1", client="c", seq=1))
+        store.apply_command(2, put("k", "0"))
+        assert store.apply_command(3, cas("k", "0", "1", client="c", seq=1)) == first
         assert store.get("k").value == "0"
 
     def test_older_seq_is_refused(self) -> None:
         """A seq below the client's last is stale: BAD_REQUEST, nothing applied."""
         store = KVStore()
         run(store, put("k", "1", "c", 5))
-        result = store.apply(2, put("k", "2", "c", 4))
+        result = store.apply_command(2, put("k", "2", "c", 4))
         assert result.code == KVCode.BAD_REQUEST and "stale sequence" in result.error
         assert store.get("k").value == "1"
 
@@ -116,7 +123,7 @@ class TestSessions:
         run(store, put("k", "a", "a", 1), put("k", "b", "b", 1), put("k", "a", "a", 2), put("k", "c", "c", 1))
         assert list(store.sessions) == ["a", "c"]  # b's last command (index 2) was the oldest
         # b is forgotten, so its old command would apply again: the documented cost of a bound.
-        assert store.apply(5, put("k", "b", "b", 1)).index == 5
+        assert store.apply_command(5, put("k", "b", "b", 1)).index == 5
 
     def test_eviction_depends_only_on_the_commands(self) -> None:
         """Two replicas applying the same commands keep the same sessions, in the same order."""
@@ -134,20 +141,20 @@ class TestSessions:
 
 class TestSnapshots:
     def test_round_trip(self) -> None:
-        """decode(encode()) gives back the same map and sessions, in the same eviction order."""
+        """decode(snapshot()) gives back the same map and sessions, in the same eviction order."""
         store = KVStore(max_sessions=3)
         run(store, put("a", "1", "x", 1), put("b", "ü", "y", 1), cas("a", "0", "2", client="z", seq=3))
-        copy = KVStore.decode(store.encode(), max_sessions=3)
+        copy = KVStore.decode(store.snapshot(), max_sessions=3)
         assert copy == store and list(copy.sessions) == ["x", "y", "z"]
         # the restored sessions still deduplicate
-        assert copy.apply(4, cas("a", "0", "2", client="z", seq=3)) == KVResult(KVCode.CAS_MISMATCH, "1", index=3)
+        assert copy.apply_command(4, cas("a", "0", "2", client="z", seq=3)) == KVResult(KVCode.CAS_MISMATCH, "1", index=3)
 
     def test_equal_states_encode_equal_bytes(self) -> None:
         """The encoding does not depend on the order keys were first written."""
         a, b = KVStore(), KVStore()
         run(a, put("x", "1"), put("y", "2"))
         run(b, put("y", "2"), put("x", "1"))
-        assert a.encode() == b.encode()
+        assert a.snapshot() == b.snapshot()
 
     def test_garbage_is_refused(self) -> None:
         """Bytes that are not a snapshot raise ValueError (a follower then waits for a clean resend)."""
@@ -216,3 +223,113 @@ class TestCommandEncoding:
     def test_describe(self, command: KVCommand, text: str) -> None:
         """Short renderings for status and the dashboard's log view."""
         assert describe(command) == text
+
+
+class TestProtoNumbers:
+    def test_ops_match_kv_proto(self) -> None:
+        """KVOp copies kv.proto's KVOp numbers by hand: every op has the proto's number, and the proto
+        has no op (besides UNSPECIFIED) that KVOp lacks."""
+        proto = {name.removeprefix("KV_OP_"): number for name, number in kv_pb2.KVOp.items()}
+        assert proto.pop("UNSPECIFIED") == 0
+        assert {op.name: int(op) for op in KVOp} == proto
+        assert set(OPS) == set(proto.values())
+
+    def test_codes_match_kv_proto(self) -> None:
+        """KVCode copies kv.proto's KVCode numbers by hand: the two enums are the same names and numbers."""
+        proto = {name.removeprefix("KV_CODE_"): number for name, number in kv_pb2.KVCode.items()}
+        assert {code.name: int(code) for code in KVCode} == proto
+
+
+def replica_pair() -> tuple[KVStore, KVStore]:
+    """Two replicas that applied the same history: one from encoded entries, one as the leader does."""
+    history = [
+        [put("a", "1", "c1", 1), put("b", "2", "c2", 1)],
+        [cas("a", "1", "3", client="c1", seq=2), KVCommand(KVOp.DELETE, "b", client_id="c2", seq=2)],
+        [KVCommand(KVOp.APPEND, "a", "+", client_id="c3", seq=1)],
+    ]
+    follower, leader = KVStore(), KVStore()
+    for index, commands in enumerate(history, start=2):
+        follower.apply(index, encode_commands(commands))
+        leader.apply_own(index, commands)
+    return follower, leader
+
+
+class TestAsStateMachine:
+    def test_split_sorts_reads_writes_and_unknown_ops_in_order(self) -> None:
+        """GETs are reads, other known ops writes (ids and commands side by side), unknown ops refused
+        BAD_REQUEST; each group keeps the burst's order."""
+        g1, p1, g2, p2 = KVCommand(KVOp.GET, "a"), put("a", "1"), KVCommand(KVOp.GET, "b"), put("b", "2")
+        odd = KVCommand(99, "x")  # type: ignore[arg-type]
+        reads, ids, writes, rejected = KVStore().split([(1, g1), (2, p1), (3, odd), (4, g2), (5, p2)])
+        assert reads == [(1, g1), (4, g2)]
+        assert (ids, writes) == ([2, 5], [p1, p2])
+        assert rejected == [(3, KVResult(KVCode.BAD_REQUEST, error="unknown operation 99"))]
+
+    def test_split_takes_a_plain_int_op(self) -> None:
+        """The runtime passes KVRequests as they are: an int op is sorted like its KVOp."""
+        request = kv_pb2.KVRequest(op=kv_pb2.KV_OP_PUT, key="k", value="v")
+        assert KVStore().split([(1, request)])[1:3] == ([1], [request])
+
+    def test_apply_own_matches_apply_of_the_encoded_entry(self) -> None:
+        """The leader applying its own commands and a follower decoding the entry end in the same state,
+        and the leader gets one result per command, carrying the entry's index."""
+        follower, leader = replica_pair()
+        assert follower == leader and follower.snapshot() == leader.snapshot()
+        assert leader.data == {"a": "3+"}
+        assert leader.apply_own(5, [put("x", "1"), cas("x", "0", "2")]) == [
+            KVResult(KVCode.OK, index=5),
+            KVResult(KVCode.CAS_MISMATCH, value="1", index=5),
+        ]
+
+    def test_apply_of_garbage_applies_nothing(self) -> None:
+        """Entry data that is not commands changes nothing and raises nothing (alike on every replica)."""
+        follower, leader = replica_pair()
+        follower.apply(5, b"\x00garbage")
+        assert follower == leader
+
+    def test_a_retried_write_in_a_later_entry_is_not_applied_again(self) -> None:
+        """Exactly once across entries: the same (client_id, seq) proposed twice applies once, and the
+        retry gets the first result (with the first index)."""
+        store = KVStore()
+        first = store.apply_own(2, [KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)])
+        store.apply(3, encode_commands([KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)]))
+        again = store.apply_own(4, [KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)])
+        assert store.data == {"k": "x"} and again == first == [KVResult(KVCode.OK, index=2)]
+
+    def test_query_reads_at_the_read_index(self) -> None:
+        """A read after ReadIndex sees the applied state; its result carries the read index."""
+        _, store = replica_pair()
+        assert store.query(9, KVCommand(KVOp.GET, "a")) == KVResult(KVCode.OK, value="3+", index=9)
+        assert store.query(9, KVCommand(KVOp.GET, "b")) == KVResult(KVCode.NOT_FOUND, index=9)
+
+    def test_refusals_map_to_codes(self) -> None:
+        """Not the leader and an abandoned read are NOT_LEADER; a write whose leader was lost is
+        UNAVAILABLE (outcome unknown); each with the hint and the refusal's text."""
+        store = KVStore()
+        not_leader = KVResult(KVCode.NOT_LEADER, leader_hint="n2", error="not the leader")
+        assert store.refuse(Refusal.NOT_LEADER, "n2") == not_leader
+        assert store.refuse(Refusal.READ_ABANDONED, "") == KVResult(KVCode.NOT_LEADER, error="leadership lost")
+        assert store.refuse(Refusal.OUTCOME_UNKNOWN, "n3") == KVResult(
+            KVCode.UNAVAILABLE, leader_hint="n3", error="leadership lost; outcome unknown"
+        )
+
+    def test_snapshot_restore_round_trip_keeps_sessions(self) -> None:
+        """restore(snapshot()) on a fresh store gives an equal store, whose sessions still answer retries."""
+        _, store = replica_pair()
+        copy = KVStore()
+        copy.restore(store.snapshot())
+        assert copy == store and copy.data == {"a": "3+"}
+        retry = KVCommand(KVOp.APPEND, "a", "+", client_id="c3", seq=1)
+        assert copy.apply_own(9, [retry]) == [KVResult(KVCode.OK, index=4)] and copy.data == {"a": "3+"}
+
+    def test_restore_of_garbage_leaves_the_state_alone(self) -> None:
+        """restore raises ValueError on bytes that are not a snapshot, and the store is unchanged."""
+        follower, leader = replica_pair()
+        for data in (b"", b"\x00not json", b'{"kv": {}}'):
+            with pytest.raises(ValueError):
+                follower.restore(data)
+        assert follower == leader
+
+    def test_describe_renders_an_entry(self) -> None:
+        """describe is the entry's first command and how many more it holds."""
+        assert KVStore().describe(encode_commands([put("a", "1"), put("b", "2")])) == "put a=1 (+1)"
