@@ -697,12 +697,12 @@ class TestCheckQuorum:
 
 
 class TestTimeoutNow:
-    def test_timeout_now_starts_an_election_at_once(self) -> None:
-        """Thesis §3.10: TimeoutNow from the leader makes a follower campaign now, skipping pre-vote."""
+    def test_timeout_now_is_ignored(self) -> None:
+        """Leadership transfer is not implemented: a TimeoutNow (which no leader sends) changes nothing."""
         node = follower_of("n2", term=1, at=1.0)
         out = node.step("n2", TimeoutNow(term=1), 1.01)
-        assert (node.role, node.term) == ("candidate", 2)
-        assert all(m.transfer and not m.pre_vote for _, m in sent(out, RequestVote))
+        assert (node.role, node.term, node.leader) == ("follower", 1, "n2")
+        assert out == Output()
 
 
 class TestStatus:

@@ -47,7 +47,6 @@ from chaoslab.algorithms.raft.messages import (
     InstallSnapshotReply,
     RequestVote,
     RequestVoteReply,
-    TimeoutNow,
 )
 from chaoslab.algorithms.raft.progress import PROBE, REPLICATE, SNAPSHOT, Progress
 from chaoslab.algorithms.raft.readindex import PendingRead, ReadIndex
@@ -257,7 +256,7 @@ class RaftNode:
                 out.send(src, InstallSnapshotReply(term=self.term, last_index=0, success=False))
             elif isinstance(message, RequestVote):
                 out.send(src, RequestVoteReply(term=self.term, granted=False, pre_vote=message.pre_vote))
-            # stale replies and TimeoutNow are dropped
+            # stale replies are dropped
             return self._finish(out)
 
         if isinstance(message, RequestVote):
@@ -372,10 +371,9 @@ class RaftNode:
             self._handle_append(src, m, now, out)
         elif isinstance(m, InstallSnapshot):
             self._handle_snapshot(src, m, now, out)
-        elif isinstance(m, TimeoutNow):
-            # Thesis §3.10: the leader asks us to start an election at once.
-            self._hup(now, out, transfer=True)
-        # replies to requests we never sent (or sent in another role) are dropped
+        # replies to requests we never sent (or sent in another role) are dropped, and so is
+        # TimeoutNow: no leader sends it (leadership transfer is not implemented; the message
+        # keeps its place on the wire for when it is)
 
     def _step_candidate(self, src: str, m: Any, now: float, out: Output) -> None:
         """Pre-candidates and candidates; which one is told by ``self.role``."""
@@ -430,10 +428,10 @@ class RaftNode:
         self.votes = {self.node_id: True}
         self._reset_election_timer(now)
         for peer in self.peers:
-            out.send(peer, self._vote_request(self.term + 1, pre_vote=True, transfer=False))
+            out.send(peer, self._vote_request(self.term + 1, pre_vote=True))
         self._tally(now, out)
 
-    def _become_candidate(self, now: float, out: Output, transfer: bool = False) -> None:
+    def _become_candidate(self, now: float, out: Output) -> None:
         # Raft §5.2: "To begin an election, a follower increments its current term and
         # transitions to candidate state. It then votes for itself and issues
         # RequestVote RPCs in parallel to each of the other servers."
@@ -445,7 +443,7 @@ class RaftNode:
         self.votes = {self.node_id: True}
         self._reset_election_timer(now)
         for peer in self.peers:
-            out.send(peer, self._vote_request(self.term, pre_vote=False, transfer=transfer))
+            out.send(peer, self._vote_request(self.term, pre_vote=False))
         self._tally(now, out)
 
     def _become_leader(self, now: float, out: Output) -> None:
@@ -482,21 +480,20 @@ class RaftNode:
 
     # ------------------------------------------------------------------ elections
 
-    def _hup(self, now: float, out: Output, transfer: bool = False) -> None:
-        """The election timer fired (or a transfer was asked for): campaign."""
-        if self.config.pre_vote and not transfer:
+    def _hup(self, now: float, out: Output) -> None:
+        """The election timer fired: campaign."""
+        if self.config.pre_vote:
             self._become_pre_candidate(now, out)
         else:
-            self._become_candidate(now, out, transfer=transfer)
+            self._become_candidate(now, out)
 
-    def _vote_request(self, term: int, *, pre_vote: bool, transfer: bool) -> RequestVote:
+    def _vote_request(self, term: int, *, pre_vote: bool) -> RequestVote:
         return RequestVote(
             term=term,
             candidate=self.node_id,
             last_log_index=self.log.last_index,
             last_log_term=self.log.last_term,
             pre_vote=pre_vote,
-            transfer=transfer,
         )
 
     def _tally(self, now: float, out: Output) -> None:
