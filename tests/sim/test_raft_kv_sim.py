@@ -24,9 +24,9 @@ from chaoslab.algorithms.kv import KVCode, KVCommand, KVOp, KVResult, KVStore, d
 from chaoslab.algorithms.raft import RaftNode, parse_config
 from chaoslab.algorithms.raft.durable import RaftPersist
 from chaoslab.algorithms.raft.messages import EntryKind
-from chaoslab.algorithms.registry import get_algorithm
 from chaoslab.algorithms.raft.invariants import raft_caught_up, raft_converged, state_machine_of
 from chaoslab.algorithms.raft.spec import check_final
+from chaoslab.algorithms.registry import get_algorithm
 from chaoslab.sim import (
     InvariantViolation,
     NetworkConfig,

@@ -7,14 +7,19 @@ install and a restart, and every replica ends with the same count.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import struct
+from pathlib import Path
 from typing import Any
 
+import chaoslab.algorithms.raft as raft_pkg
+
 from chaoslab.algorithms.raft import RaftNode, parse_config
+from chaoslab.algorithms.raft.invariants import raft_caught_up
 from chaoslab.algorithms.registry import get_algorithm
 from chaoslab.algorithms.statemachine import Refusal, StateMachine
-from chaoslab.sim import Simulation, invariants_for, raft_caught_up
+from chaoslab.sim import Simulation, invariants_for
 
 _ADD = struct.Struct("<q")
 
@@ -152,3 +157,20 @@ class TestCounterOverRaft:
         core = sim.nodes[leader]
         tail = core.status(sim.now, log_tail=1)["raft"]["log_tail"]  # type: ignore[union-attr]
         assert tail[0]["text"] == "add 4"
+
+
+class TestRaftKnowsNoKV:
+    def test_only_the_spec_imports_the_key_value_store(self) -> None:
+        """No module of chaoslab/algorithms/raft but spec.py (where Raft is given its state machine)
+        imports chaoslab.algorithms.kv."""
+        root = Path(raft_pkg.__file__).parent
+        offenders = []
+        for path in sorted(root.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names.append(node.module)
+                if any(n == "chaoslab.algorithms.kv" or n.startswith("chaoslab.algorithms.kv.") for n in names):
+                    offenders.append(str(path.relative_to(root)))
+        assert sorted(set(offenders)) == ["spec.py"]
+
