@@ -115,10 +115,11 @@ class KVStore:
         return [apply(index, command) for command in commands]
 
     def query(self, index: int, command: KVCommand) -> KVResult:
-        """A GET served at read index ``index``; the result carries it."""
-        result = self.get(command.key)
-        result.index = index
-        return result
+        """A GET served at read index ``index``; the result carries it (one call per read: get inlined)."""
+        value = self.data.get(command.key)
+        if value is None:
+            return KVResult(_NOT_FOUND, index=index)
+        return KVResult(_OK, value=value, index=index)
 
     def refuse(self, reason: Refusal, leader_hint: str) -> KVResult:
         return KVResult(_REFUSAL_CODES[reason], leader_hint=leader_hint, error=reason.value)
