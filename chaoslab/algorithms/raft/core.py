@@ -20,7 +20,7 @@ role, so each role's rules read together like the paper.
 - Reads use ReadIndex (thesis §6.4, :mod:`.readindex`): no log write, one
   heartbeat round to confirm leadership, then wait for apply.
 - State machine: any :class:`~chaoslab.algorithms.statemachine.StateMachine`
-  (the key-value store by default, see the registry). The core hands it
+  (raft/spec.py gives it the key-value store). The core hands it
   committed entries and confirmed reads, and snapshots it every
   ``snapshot_threshold`` applied entries; followers that fall behind the
   snapshot get it by InstallSnapshot, in chunks. The core never looks inside
