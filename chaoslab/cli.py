@@ -49,10 +49,10 @@ def _global(
     State.home = home
 
 
-def _cluster(name: Optional[str]):
+def _cluster(name: Optional[str], stale_ok: bool = False):
     from chaoslab.lab.cluster import Cluster
 
-    return Cluster.find(name, State.home)
+    return Cluster.find(name, State.home, stale_ok=stale_ok)
 
 
 # -- lifecycle -----------------------------------------------------------------
@@ -96,59 +96,47 @@ def down(
     keep: Annotated[bool, typer.Option("--keep", help="Keep the run directory (logs, events, data).")] = False,
 ) -> None:
     """Stop a cluster: every node, the proxy and the supervisor. Also cleans up stale run directories."""
-    from chaoslab.lab.cluster import Cluster
-    from chaoslab.lab.rundir import find_run_dir, home_dir, list_run_dirs
+    from chaoslab.lab.cluster import clusters_to_stop
 
-    home = home_dir(State.home)
-    if all_:
-        runs = list_run_dirs(home)
-        if not runs:
-            out.print("no clusters here")
-            return
-    elif name is None and not [r for r in list_run_dirs(home) if r.running()] and len(list_run_dirs(home)) == 1:
-        runs = list_run_dirs(home)  # the only (stale) cluster
-    else:
-        runs = [find_run_dir(home, name)]
-    for run in runs:
-        was = run.state()
-        Cluster(run).down(keep=keep)
-        out.print(f"[bold]down[/] {run.name}" + (" (was stale)" if was == "stale" else ""))
+    clusters = clusters_to_stop(name, State.home, all_clusters=all_)
+    if not clusters:
+        out.print("no clusters here")
+        return
+    for cluster in clusters:
+        was = cluster.run.state()
+        cluster.down(keep=keep)
+        out.print(f"[bold]down[/] {cluster.name}" + (" (was stale)" if was == "stale" else ""))
 
 
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Clusters in the home directory and whether they are running."""
-    from chaoslab.lab.rundir import home_dir, list_run_dirs
-    from chaoslab.lab.spec import ClusterSpec
+    from chaoslab.lab.cluster import list_clusters
 
-    rows = []
-    for run in list_run_dirs(home_dir(State.home)):
-        spec = ClusterSpec.load(run.spec)
-        rows.append({"name": run.name, "algorithm": spec.algorithm, "nodes": spec.nodes, "state": run.state(),
-                     "supervisor_pid": run.supervisor_pid(), "run_dir": str(run.path)})
+    clusters = list_clusters(State.home)
     if as_json:
-        print(json.dumps(rows))
+        print(json.dumps([c.to_dict() for c in clusters]))
         return
-    if not rows:
+    if not clusters:
         out.print("no clusters here; start one with `chaoslab up raft`")
         return
     table = Table("name", "algorithm", "nodes", "state", "supervisor", "run dir", box=None)
-    for r in rows:
-        state = "[green]running[/]" if r["state"] == "running" else "[red]stale[/]"
-        table.add_row(r["name"], r["algorithm"], str(r["nodes"]), state, str(r["supervisor_pid"]), r["run_dir"])
+    for c in clusters:
+        state = "[green]running[/]" if c.state == "running" else "[red]stale[/]"
+        table.add_row(c.name, c.algorithm, str(c.nodes), state, str(c.supervisor_pid), str(c.run_dir))
     out.print(table)
 
 
 # -- looking -------------------------------------------------------------------
 
+# Roles are coloured by what the algorithm says they do (lead, campaign), so a plug-in's
+# roles get colours too; chaoslab.dashboard.style has no such function yet.
 _KIND_STYLE = {"lead": "bold green", "campaign": "yellow"}
-_STATE_STYLE = {"up": "green", "paused": "magenta", "crashed": "bold red", "starting": "yellow"}
 
 
 def _status_table(status: Any) -> Table:
-    from chaoslab.lab.cluster import status_to_dict
-
     from chaoslab.algorithms import get_algorithm
+    from chaoslab.dashboard.style import STATE_STYLE
     from chaoslab.lab.cluster import status_to_dict
 
     snap = status_to_dict(status)
@@ -166,7 +154,7 @@ def _status_table(status: Any) -> Table:
     table.add_column("heard", no_wrap=True)
     for node in snap["nodes"]:
         s = node.get("status")
-        state = Text(node["state"], style=_STATE_STYLE.get(node["state"], ""))
+        state = Text(node["state"], style=STATE_STYLE.get(node["state"], ""))
         if not s:
             error = "" if node["state"] in ("crashed", "paused") else node.get("error", "")
             table.add_row(node["id"], str(node["pid"]), state, Text(error, style="dim"), *[""] * (3 + len(extra)))
@@ -194,28 +182,6 @@ def status(name: NameOpt = None, as_json: JsonOpt = False) -> None:
         out.print(_status_table(st))
 
 
-def _follow(path: Path, follow: bool, run: Any, emit: Any) -> None:
-    """Print a file's lines; with follow, keep printing until Ctrl-C or the cluster stops."""
-    offset = 0
-    try:
-        while True:
-            try:
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    data = f.read()
-            except FileNotFoundError:
-                data = b""
-            end = data.rfind(b"\n") + 1
-            for line in data[:end].decode(errors="replace").splitlines():
-                emit(line)
-            offset += end
-            if not follow or not run.running():
-                return
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        return
-
-
 @app.command()
 def logs(
     node: Annotated[str, typer.Argument(help="A node id, or `lab` / `proxy`.")],
@@ -223,22 +189,19 @@ def logs(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
 ) -> None:
     """A node's (or the supervisor's, or the proxy's) log."""
-    from chaoslab.lab.rundir import find_run_dir, home_dir
-    from chaoslab.lab.spec import ClusterSpec
+    from chaoslab.events import follow_lines
 
-    run = find_run_dir(home_dir(State.home), name)
-    ids = ClusterSpec.load(run.spec).node_ids
-    paths = {"lab": run.supervisor_log, "supervisor": run.supervisor_log, "proxy": run.proxy_log}
-    if node in ids:
-        path = run.node_log(node)
-    elif node in paths:
-        path = paths[node]
-    else:
-        raise LabError(f"unknown node {node!r} (nodes: {', '.join(ids)}, or lab, proxy)")
-    _follow(path, follow, run, lambda line: print(line, flush=True))
+    cluster = _cluster(name, stale_ok=True)
+    path = cluster.log_path(node)
+    try:
+        for line in follow_lines(path, follow=follow, alive=cluster.run.running):
+            print(line, flush=True)
+    except KeyboardInterrupt:
+        return
 
 
 def format_event(e: dict[str, Any]) -> str:
+    """One event as `events` prints it: local time, source, kind, then the rest as key=value."""
     stamp = datetime.fromtimestamp(e.get("time", 0)).strftime("%H:%M:%S.%f")[:-3]
     rest = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("time", "source", "kind"))
     return f"{stamp}  {e.get('source', '?'):<6} {e.get('kind', '?'):<8} {rest}"
@@ -251,20 +214,19 @@ def events(
     as_json: JsonOpt = False,
 ) -> None:
     """The cluster's events: elections, term changes, crashes, restarts, faults."""
-    from chaoslab.lab.rundir import find_run_dir, home_dir
+    from chaoslab.events import follow_events, follow_lines
 
-    run = find_run_dir(home_dir(State.home), name)
-
-    def emit(line: str) -> None:
-        if as_json:
-            print(line, flush=True)
-            return
-        try:
-            print(format_event(json.loads(line)), flush=True)
-        except ValueError:
-            pass
-
-    _follow(run.events, follow, run, emit)
+    cluster = _cluster(name, stale_ok=True)
+    alive = cluster.run.running
+    try:
+        if as_json:  # the lines as written, one JSON object each
+            for line in follow_lines(cluster.run.events, follow=follow, alive=alive):
+                print(line, flush=True)
+        else:
+            for event in follow_events(cluster.run.events, follow=follow, alive=alive):
+                print(format_event(event), flush=True)
+    except KeyboardInterrupt:
+        return
 
 
 # -- process faults ------------------------------------------------------------

@@ -10,6 +10,10 @@ checks that no process of theirs is left.
         old = c.wait_for_leader()
         c.crash(old)
         assert c.wait_for_leader(exclude=(old,)) != old
+
+It also ships the polling helpers timing-sensitive tests use instead of sleeps:
+:func:`wait_until` (a condition comes true before a deadline) and
+:func:`holds_for` (a condition stays true for a while).
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from typing import Any
 
 import pytest
 
+from chaoslab.lab.poll import holds_for, wait_until
 from chaoslab.lab.rundir import list_run_dirs
+
+__all__ = ["ClusterFactory", "chaoslab_clusters", "holds_for", "processes_of", "wait_until", "wait_until_gone"]
 
 
 def processes_of(home: Path) -> list[tuple[int, str]]:

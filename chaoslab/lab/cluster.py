@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ import grpc
 
 from chaoslab.algorithms import AlgorithmSpec, get_algorithm
 from chaoslab.errors import LabError
-from chaoslab.lab.rundir import RunDir, find_run_dir, home_dir, last_line, pid_alive
+from chaoslab.lab.poll import wait_until
+from chaoslab.lab.rundir import RunDir, find_run_dir, home_dir, last_line, list_run_dirs, pid_alive
 from chaoslab.lab.spec import ClusterSpec, build_spec
 from chaoslab.net.parse import parse_nodes
 from chaoslab.net.partitions import build, parse_spec
@@ -56,6 +58,51 @@ _USER_ERRORS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECOND
 status_to_dict = cluster_to_dict
 
 
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What ``chaoslab list`` shows of one run directory: its spec and whether it runs."""
+
+    name: str
+    algorithm: str
+    nodes: int
+    state: str  # "running", or "stale" when the supervisor is gone but the directory is not
+    supervisor_pid: int
+    run_dir: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``list --json`` (keys in this order, ``run_dir`` a string)."""
+        return {"name": self.name, "algorithm": self.algorithm, "nodes": self.nodes, "state": self.state,
+                "supervisor_pid": self.supervisor_pid, "run_dir": str(self.run_dir)}
+
+
+def list_clusters(home: str | os.PathLike[str] | None = None) -> list[ClusterInfo]:
+    """Every cluster in ``home`` (default ``$CHAOSLAB_HOME`` or ``./.chaoslab``), running or stale, by name."""
+    infos = []
+    for run in list_run_dirs(home_dir(home)):
+        spec = ClusterSpec.load(run.spec)
+        infos.append(ClusterInfo(name=run.name, algorithm=spec.algorithm, nodes=spec.nodes, state=run.state(),
+                                 supervisor_pid=run.supervisor_pid(), run_dir=run.path))
+    return infos
+
+
+def clusters_to_stop(name: str | None = None, home: str | os.PathLike[str] | None = None, *,
+                     all_clusters: bool = False) -> list[Cluster]:
+    """The clusters ``chaoslab down`` stops: running or stale, since ``down`` is how stale ones are cleaned.
+
+    ``all_clusters``: every cluster in ``home`` (possibly none). Otherwise the
+    one called ``name``; without a name, the only running cluster, or, when
+    none runs, the only (stale) run directory. Anything else (no cluster,
+    several to choose from, an unknown name) raises :class:`LabError`.
+    """
+    home_path = home_dir(home)
+    runs = list_run_dirs(home_path)
+    if all_clusters:
+        return [Cluster(run) for run in runs]
+    if name is None and len(runs) == 1 and not runs[0].running():
+        return [Cluster(runs[0])]  # the only cluster here, and it is stale
+    return [Cluster(find_run_dir(home_path, name))]
+
+
 class Cluster:
     """A handle on one cluster's run directory and supervisor."""
 
@@ -67,10 +114,16 @@ class Cluster:
     # -- finding and starting -------------------------------------------------
 
     @classmethod
-    def find(cls, name: str | None = None, home: str | os.PathLike[str] | None = None) -> Cluster:
-        """The running cluster called ``name`` (or the only one running)."""
+    def find(cls, name: str | None = None, home: str | os.PathLike[str] | None = None, *,
+             stale_ok: bool = False) -> Cluster:
+        """The running cluster called ``name`` (or the only one running).
+
+        ``stale_ok`` also accepts a cluster ``name`` whose supervisor is gone, to
+        read what it left (logs, events); without a name it still needs the only
+        running one.
+        """
         run = find_run_dir(home_dir(home), name)
-        if not run.running():
+        if not stale_ok and not run.running():
             raise LabError(
                 f"cluster {run.name!r} is not running (its supervisor is gone); "
                 f"`chaoslab down --name {run.name}` cleans up {run.path}"
@@ -183,9 +236,6 @@ class Cluster:
         request = control_pb2.ClusterStatusRequest(log_tail=log_tail, faults=faults)
         return self._call("Status", request, timeout)
 
-    def status_dict(self, log_tail: int = 0, faults: bool = True) -> dict[str, Any]:
-        return status_to_dict(self.status(log_tail, faults=faults))
-
     @property
     def node_ids(self) -> list[str]:
         return ClusterSpec.load(self.run.spec).node_ids
@@ -195,20 +245,27 @@ class Cluster:
         """The spec of the algorithm this cluster runs."""
         return get_algorithm(ClusterSpec.load(self.run.spec).algorithm)
 
+    def log_path(self, node: str) -> Path:
+        """The log file of ``node``: a node id, ``lab`` (or ``supervisor``) or ``proxy``.
+
+        Raises :class:`LabError` for anything else. The file may not exist yet.
+        """
+        ids = self.node_ids
+        if node in ids:
+            return self.run.node_log(node)
+        if node in ("lab", "supervisor"):
+            return self.run.supervisor_log
+        if node == "proxy":
+            return self.run.proxy_log
+        raise LabError(f"unknown node {node!r} (nodes: {', '.join(ids)}, or lab, proxy)")
+
     def leader(self) -> str | None:
         """The leading node (leader, coordinator, ...) in the highest term, as reported right now."""
         return self.algorithm.current_leader(node_statuses(self.status()))
 
     def wait_for(self, predicate: Callable[[control_pb2.ClusterStatus], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-        """Poll status until ``predicate`` returns something truthy; return it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate(self.status())
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} not reached within {timeout:g}s")
-            time.sleep(0.05)
+        """Poll status until ``predicate(status)`` returns something truthy; return it (see :func:`wait_until`)."""
+        return wait_until(lambda: predicate(self.status()), timeout, what=what)
 
     def wait_for_leader(self, timeout: float = 10.0, exclude: tuple[str, ...] = ()) -> str:
         def leader(status: control_pb2.ClusterStatus) -> str | None:

@@ -77,6 +77,10 @@ class TestBadInput:
             (("status",), "no cluster is running"),
             (("down",), "no cluster is running"),
             (("logs", "n1"), "no cluster is running"),
+            (("logs", "n1", "--name", "nope"), "no cluster named 'nope'"),
+            (("events",), "no cluster is running"),
+            (("events", "-f", "--name", "nope"), "no cluster named 'nope'"),
+            (("down", "--name", "nope"), "no cluster named 'nope'"),
         ],
     )
     def test_rejected_with_one_line(self, home, args, fragment):
@@ -111,6 +115,11 @@ class TestBadInput:
         assert wait_until_gone(home, timeout=2) == []
         assert_one_line_error(run(home, "up", "raft", "--nodes", "1"), "stale run directory")
         assert_one_line_error(run(home, "status"), "stale: raft")
+        assert [(c["name"], c["state"]) for c in json.loads(run(home, "list", "--json").stdout)] == [("raft", "stale")]
+        assert "stale" in run(home, "list").stdout
+        left = run(home, "logs", "n1", "-f", "--name", "raft", timeout=10)  # -f ends: nothing is running
+        assert left.returncode == 0 and "serving on 127.0.0.1" in left.stdout
+        assert_one_line_error(run(home, "logs", "n9", "--name", "raft"), "unknown node 'n9'")
         cleaned = run(home, "down")
         assert cleaned.returncode == 0 and "was stale" in cleaned.stdout
         assert not (home / "raft").exists()
