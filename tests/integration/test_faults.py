@@ -7,7 +7,9 @@ import time
 import pytest
 
 from chaoslab.errors import LabError
+from chaoslab.events import read_events
 from chaoslab.lab.cluster import Cluster
+from chaoslab.testing import holds_for, wait_until
 
 
 def view(cluster: Cluster) -> dict[str, tuple[str, int, str]]:
@@ -21,14 +23,9 @@ def leader_among(cluster: Cluster, group: set[str]) -> str | None:
     return max(leaders)[1] if leaders else None
 
 
-def stays(predicate, seconds: float, poll: float = 0.1) -> bool:
-    """True if ``predicate()`` holds at every poll for ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not predicate():
-            return False
-        time.sleep(poll)
-    return True
+def links(cluster: Cluster) -> dict[tuple[str, str], object]:
+    """(src, dst) -> the proxy's counters for that link."""
+    return {(l.src, l.dst): l for l in cluster.faults().links}
 
 
 class TestPartitions:
@@ -46,7 +43,7 @@ class TestPartitions:
         assert new in majority_nodes
         # The old leader hears no majority: check-quorum or not, no minority node may be
         # a leader in a term the majority has moved past, and none is elected there.
-        assert stays(lambda: all(
+        assert holds_for(lambda: all(
             r != "leader" or t < view(c)[new][1] for n, (r, t, _) in view(c).items() if n in minority_nodes), 1.0)
         c.heal()
 
@@ -64,7 +61,7 @@ class TestPartitions:
         leader = c.wait_for_leader()
         victim = next(n for n in c.node_ids if n != leader)
         c.partition(f"isolate:{victim}")
-        assert stays(lambda: view(c)[victim][0] != "leader", 1.5)
+        assert holds_for(lambda: view(c)[victim][0] != "leader", 1.5)
         assert leader_among(c, {leader}) == leader
 
     def test_one_way_partition_is_one_way(self, chaoslab_clusters):
@@ -73,12 +70,21 @@ class TestPartitions:
         c = chaoslab_clusters.up("raft", nodes=3, seed=4)
         leader = c.wait_for_leader()
         follower = next(n for n in c.node_ids if n != leader)
+        _, start = read_events(c.run.events)
         c.partition(f"{leader}->{follower}")
-        time.sleep(0.5)  # F notices the silence and starts asking for (pre-)votes
-        before = {(l.src, l.dst): l for l in c.faults().links}
-        time.sleep(1.0)
-        after = {(l.src, l.dst): l for l in c.faults().links}
+
+        def asking_for_votes() -> bool:  # F notices the silence and starts asking for (pre-)votes
+            events, _ = read_events(c.run.events, start)
+            return any(e.get("source") == follower and e["kind"] == "role"
+                       and e.get("role") in ("pre_candidate", "candidate") for e in events)
+        wait_until(asking_for_votes, timeout=10, what=f"{follower} asking for votes")
+        before = links(c)
         cut, back = (leader, follower), (follower, leader)
+        # A second of the cut link delivering nothing, while both directions carry traffic.
+        assert holds_for(lambda: links(c)[cut].delivered == before[cut].delivered, 1.0)
+        after = wait_until(lambda: (a := links(c))[cut].dropped > before[cut].dropped
+                           and a[back].delivered > before[back].delivered and a, timeout=10,
+                           what="traffic both ways")
         assert after[cut].delivered == before[cut].delivered
         assert after[cut].dropped > before[cut].dropped
         assert after[back].delivered > before[back].delivered
@@ -93,11 +99,15 @@ class TestPartitions:
         others = set(c.node_ids) - {leader}
         new = c.wait_for(lambda s: leader_among(c, others), timeout=10, what="leader among the others")
         assert new != leader
-        links = {(l.src, l.dst): l for l in c.faults().links}
-        time.sleep(0.3)
-        links2 = {(l.src, l.dst): l for l in c.faults().links}
+        links1 = links(c)
+        assert holds_for(lambda: all(links(c)[(leader, o)].delivered == links1[(leader, o)].delivered
+                                     for o in others), 0.3)
+        # ... and the old leader did try every other node meanwhile (and was dropped).
+        links2 = wait_until(lambda: (l2 := links(c)) and all(
+            l2[(leader, o)].dropped > links1[(leader, o)].dropped for o in others) and l2, timeout=10,
+            what="the old leader's messages dropped")
         for other in others:
-            assert links2[(leader, other)].delivered == links[(leader, other)].delivered
+            assert links2[(leader, other)].delivered == links1[(leader, other)].delivered
 
 
 class TestLossyNetwork:
@@ -127,13 +137,19 @@ class TestLossyNetwork:
     def test_counters_add_up(self, chaoslab_clusters):
         """Per link: sent + duplicated = delivered + dropped, once nothing is in flight."""
         c = chaoslab_clusters.up("raft", nodes=3, seed=7)
-        c.wait_for_leader()
+        leader = c.wait_for_leader()
         c.drop(0.2)
         c.duplicate(0.2)
-        time.sleep(1.0)
+        # Traffic until every link from the leader has both dropped and duplicated something.
+        wait_until(lambda: all(l.dropped and l.duplicated for l in c.faults().links if l.src == leader),
+                   timeout=10, what="drops and duplicates on the leader's links")
         c.clear()
         c.partition("n1", "n2", "n3")  # stop traffic so the counters settle
-        time.sleep(0.3)
+
+        def balanced() -> bool:
+            return all(l.sent + l.duplicated == l.delivered + l.dropped for l in c.faults().links)
+
+        wait_until(balanced, timeout=5, what="nothing in flight")
         for link in c.faults().links:
             assert link.sent + link.duplicated == link.delivered + link.dropped, link
 
@@ -146,7 +162,6 @@ class TestLossyNetwork:
         assert [r.kind for r in state.rules] == ["drop"]
         c.wait_for(lambda s: not c.faults().rules, timeout=5, what="the fault to expire")
         assert 0.9 <= time.monotonic() - started <= 3.0
-        from chaoslab.events import read_events
         events, _ = read_events(c.run.events)
         assert any(e["kind"] == "fault" and e.get("action") == "expire" for e in events)
 
