@@ -129,14 +129,9 @@ def list_(as_json: JsonOpt = False) -> None:
 
 # -- looking -------------------------------------------------------------------
 
-# Roles are coloured by what the algorithm says they do (lead, campaign), so a plug-in's
-# roles get colours too; chaoslab.dashboard.style has no such function yet.
-_KIND_STYLE = {"lead": "bold green", "campaign": "yellow"}
-
-
 def _status_table(status: Any) -> Table:
     from chaoslab.algorithms import get_algorithm
-    from chaoslab.dashboard.style import STATE_STYLE
+    from chaoslab.dashboard.style import STATE_STYLE, role_style
     from chaoslab.lab.cluster import status_to_dict
 
     snap = status_to_dict(status)
@@ -160,10 +155,9 @@ def _status_table(status: Any) -> Table:
             table.add_row(node["id"], str(node["pid"]), state, Text(error, style="dim"), *[""] * (3 + len(extra)))
             continue
         heard = float(s.get("last_heard_s", -1))
-        kind = algo.roles.get(s["role"])
         table.add_row(
             node["id"], str(node["pid"]), state,
-            Text(s["role"], style=_KIND_STYLE.get(kind, "") if kind else ""), str(s["term"]), s.get("leader") or "-",
+            Text(s["role"], style=role_style(s["role"], algo)), str(s["term"]), s.get("leader") or "-",
             *("" if (v := column.value(s)) is None else str(v) for column in extra),
             "-" if heard < 0 else f"{heard * 1000:.0f}ms" if heard < 1 else f"{heard:.1f}s",
         )
