@@ -495,11 +495,30 @@ def dashboard(
     raise typer.Exit(_run_dashboard(_cluster(name), refresh, once, as_json))
 
 
+def _error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
+    try:  # typer vendors click since 0.17; before, it used click itself
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException
+
     try:
-        app()
+        code = app(standalone_mode=False)
     except LabError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _error(str(exc))
         sys.exit(2)
+    except ClickException as exc:
+        # Usage errors (unknown option, missing argument, a value of the wrong type) get
+        # one line too, with where to look, not click's usage block and error box.
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help is printed already
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _error(exc.format_message() + hint)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code or 0)

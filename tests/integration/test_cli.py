@@ -81,6 +81,12 @@ class TestBadInput:
             (("events",), "no cluster is running"),
             (("events", "-f", "--name", "nope"), "no cluster named 'nope'"),
             (("down", "--name", "nope"), "no cluster named 'nope'"),
+            (("logs",), "Missing argument 'node'"),
+            (("down", "--bogus"), "No such option: --bogus"),
+            (("list", "--bogus"), "No such option: --bogus"),
+            (("events", "--bogus"), "No such option: --bogus"),
+            (("status", "--bogus"), "No such option: --bogus"),
+            (("up", "raft", "--nodes", "abc"), "--nodes"),
         ],
     )
     def test_rejected_with_one_line(self, home, args, fragment):
