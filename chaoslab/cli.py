@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from chaoslab.algorithms.registry import available
+from chaoslab.algorithms.registry import DEFAULT_ALGORITHM, available
 from chaoslab.errors import LabError
 
 app = typer.Typer(
@@ -118,7 +118,7 @@ def list_(as_json: JsonOpt = False) -> None:
         print(json.dumps([c.to_dict() for c in clusters]))
         return
     if not clusters:
-        out.print("no clusters here; start one with `chaoslab up raft`")
+        out.print(f"no clusters here; start one with `chaoslab up {DEFAULT_ALGORITHM}`")
         return
     table = Table("name", "algorithm", "nodes", "state", "supervisor", "run dir", box=None)
     for c in clusters:

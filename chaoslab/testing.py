@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from chaoslab.algorithms.registry import DEFAULT_ALGORITHM
 from chaoslab.lab.poll import holds_for, wait_until
 from chaoslab.lab.rundir import list_run_dirs
 
@@ -66,7 +67,7 @@ class ClusterFactory:
         self.home = home
         self.clusters: list[Any] = []
 
-    def up(self, algorithm: str = "raft", **kwargs: Any) -> Any:
+    def up(self, algorithm: str = DEFAULT_ALGORITHM, **kwargs: Any) -> Any:
         from chaoslab.lab.cluster import Cluster
 
         cluster = Cluster.up(algorithm, home=self.home, **kwargs)

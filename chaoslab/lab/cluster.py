@@ -143,7 +143,7 @@ class Cluster:
         base_port: int = 0,
         timeout: float = UP_TIMEOUT,
     ) -> Cluster:
-        """Start a cluster and return once every node serves and it is ready (raft: a leader)."""
+        """Start a cluster and return once every node serves and its spec calls it ready (e.g. a node leads)."""
         spec = build_spec(algorithm, name, nodes, seed, definition, overrides, base_port)
         return cls.start(spec, home_dir(home), timeout)
 
