@@ -41,7 +41,7 @@ import grpc
 
 from chaoslab.errors import LabError
 from chaoslab.lab.cluster import Cluster
-from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 from chaoslab.wire.streams import CHANNEL_OPTIONS
 

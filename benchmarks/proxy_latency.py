@@ -40,9 +40,10 @@ from _common import machine_facts, percentile  # benchmarks/ is on sys.path
 import grpc
 
 from chaoslab.lab.ports import assign_ports
-from chaoslab.lab.rundir import RunDir
-from chaoslab.lab.spec import HOST, ClusterSpec
-from chaoslab.net.rules import FaultChange, delay_rule, to_proto
+from chaoslab.net.proto import to_proto
+from chaoslab.net.rules import FaultChange, delay_rule
+from chaoslab.process.rundir import RunDir
+from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import control_pb2, control_pb2_grpc, peer_pb2, peer_pb2_grpc
 from chaoslab.wire.streams import CHANNEL_OPTIONS, OutboundStream, consume, new_server
 

@@ -383,7 +383,7 @@ def clear(name: NameOpt = None) -> None:
 @app.command()
 def faults(name: NameOpt = None, as_json: JsonOpt = False) -> None:
     """Active network faults and per-link message counters."""
-    from chaoslab.net.rules import to_proto
+    from chaoslab.net.proto import to_proto
     from chaoslab.wire.plain import to_plain
 
     state = _cluster(name).faults()

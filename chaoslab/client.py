@@ -74,7 +74,7 @@ class KVClient:
     def for_cluster(cls, cluster: Any, **kwargs: Any) -> KVClient:
         """A client of ``cluster``'s nodes; ``LabError`` if its algorithm serves no key-value API."""
         from chaoslab.errors import LabError
-        from chaoslab.lab.spec import HOST, ClusterSpec
+        from chaoslab.process.spec import HOST, ClusterSpec
 
         spec = ClusterSpec.load(cluster.run.cluster)
         if cluster.algorithm.client_api != "kv":

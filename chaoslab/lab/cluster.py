@@ -31,10 +31,11 @@ import grpc
 from chaoslab.algorithms import AlgorithmSpec, get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.lab.poll import wait_until
-from chaoslab.lab.rundir import RunDir, find_run_dir, home_dir, last_line, list_run_dirs, pid_alive
-from chaoslab.lab.spec import ClusterSpec, build_spec
+from chaoslab.lab.rundir import find_run_dir, home_dir, last_line, list_run_dirs
+from chaoslab.lab.spec import build_spec
 from chaoslab.net.parse import parse_nodes
 from chaoslab.net.partitions import build, parse_spec
+from chaoslab.net.proto import from_proto, to_proto
 from chaoslab.net.rules import (
     FaultChange,
     FaultState,
@@ -42,10 +43,10 @@ from chaoslab.net.rules import (
     delay_rule,
     drop_rule,
     duplicate_rule,
-    from_proto,
     reorder_rule,
-    to_proto,
 )
+from chaoslab.process.rundir import RunDir, pid_alive
+from chaoslab.process.spec import ClusterSpec
 from chaoslab.v1 import control_pb2, control_pb2_grpc
 from chaoslab.wire.plain import to_plain
 from chaoslab.wire.status import cluster_to_dict, node_statuses

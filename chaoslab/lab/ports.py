@@ -6,7 +6,7 @@ import socket
 from contextlib import ExitStack
 
 from chaoslab.errors import LabError
-from chaoslab.lab.spec import HOST, ClusterSpec, NodeAddress
+from chaoslab.process.spec import HOST, ClusterSpec, NodeAddress
 
 
 def _bind(port: int) -> socket.socket:

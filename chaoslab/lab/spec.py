@@ -1,70 +1,25 @@
-"""Cluster definitions: what to run (clusters/*.toml + overrides) and where (ports).
+"""Cluster definitions: what to run, from ``clusters/*.toml``, ``--set`` overrides and flags.
 
-``ClusterSpec`` is the user's intent; the supervisor turns it into a
-``cluster.json`` in the run directory with the ports it bound, which is the
-one file every child process reads to find its peers.
+:func:`build_spec` checks the user's intent and returns a
+:class:`~chaoslab.process.spec.ClusterSpec`; the supervisor adds the ports it
+bound and writes ``cluster.json``, the one file every child process reads.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import tomllib
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
+from chaoslab.process.spec import ClusterSpec
+
+# ClusterSpec is what build_spec returns, so callers of the lab may take it from here.
+__all__ = ["MAX_NODES", "ClusterSpec", "build_spec", "default_definition_path", "load_definition", "parse_override"]
 
 MAX_NODES = 64
-HOST = "127.0.0.1"
-
-
-@dataclass
-class NodeAddress:
-    id: str
-    port: int  # the node's own gRPC server (peer stream, Node, KV)
-    proxy_port: int  # where peers send to reach it
-
-
-@dataclass
-class ClusterSpec:
-    name: str
-    algorithm: str
-    nodes: int
-    seed: int
-    config: dict[str, Any] = field(default_factory=dict)  # the algorithm's section
-    base_port: int = 0  # 0: pick free ports
-    addresses: list[NodeAddress] = field(default_factory=list)
-
-    @property
-    def node_ids(self) -> list[str]:
-        return [f"n{i}" for i in range(1, self.nodes + 1)]
-
-    def address(self, node_id: str) -> NodeAddress:
-        for a in self.addresses:
-            if a.id == node_id:
-                return a
-        raise KeyError(node_id)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> ClusterSpec:
-        raw = json.loads(text)
-        raw["addresses"] = [NodeAddress(**a) for a in raw.get("addresses", [])]
-        return cls(**raw)
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: Path) -> ClusterSpec:
-        return cls.from_json(path.read_text())
 
 
 def default_definition_path(algorithm: str) -> Path | None:

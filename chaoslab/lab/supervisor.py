@@ -5,7 +5,7 @@
 Started detached by ``chaoslab up`` (its own session), it assigns ports,
 writes ``cluster.json``, starts the proxy and the nodes, and serves Control on
 a unix socket in the run directory. Children ask the kernel to kill them when
-it dies (see :mod:`chaoslab.runtime.lifeline`), so whatever happens to the
+it dies (see :mod:`chaoslab.process.lifeline`), so whatever happens to the
 supervisor, nothing outlives it. On SIGTERM/SIGINT/SIGHUP or
 ``Control.Shutdown`` it stops the children and exits.
 """
@@ -16,9 +16,9 @@ import asyncio
 import json
 import logging
 import os
-import random
 import shutil
 import signal
+import random
 import subprocess
 import sys
 import time
@@ -32,11 +32,13 @@ from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.events import EventLog
 from chaoslab.lab.ports import assign_ports
-from chaoslab.lab.rundir import RunDir, last_line
-from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.lab.rundir import last_line
+from chaoslab.process.child import EXIT_PORT_IN_USE
+from chaoslab.process.rundir import RunDir
+from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
 from chaoslab.wire.status import node_statuses
-from chaoslab.wire.streams import EXIT_PORT_IN_USE, bind_all, new_server
+from chaoslab.wire.streams import bind_all, new_server
 
 log = logging.getLogger("chaoslab.lab")
 

@@ -1,7 +1,9 @@
-"""The fault proxy's pure core: rules, fates, counters, partitions and their parsers.
+"""The fault model: rules, fates, counters, partitions and their parsers, and the proxy.
 
-No sockets here: the proxy process (and the supervisor) drive these objects
-with the time and the messages they see.
+The modules imported here are pure (no sockets, no clock, no protobuf): the
+simulator drives them on virtual time, the proxy process on real time.
+:mod:`chaoslab.net.proto` maps them to ``chaoslab.v1`` messages and
+:mod:`chaoslab.net.proxy` is the proxy process.
 """
 
 from chaoslab.net.partitions import Partition, PartitionSpec, build, parse_spec
@@ -13,8 +15,6 @@ from chaoslab.net.rules import (
     FaultTable,
     LinkCounters,
     LinkRule,
-    from_proto,
-    to_proto,
 )
 
 __all__ = [
@@ -28,7 +28,5 @@ __all__ = [
     "Partition",
     "PartitionSpec",
     "build",
-    "from_proto",
     "parse_spec",
-    "to_proto",
 ]

@@ -2,6 +2,8 @@
 
     python -m chaoslab.net.proxy RUN_DIR --parent-pid PID
 
+(:func:`chaoslab.process.child.child_main` does what every child does around it.)
+
 It listens on one port per node (the node's ``proxy_port``); a node sends to a
 peer's proxy port and the proxy forwards the envelope to the peer's real port
 over its own long-lived stream. Addresses never change when faults come and
@@ -18,19 +20,20 @@ import asyncio
 import logging
 import sys
 import time
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
 
 from chaoslab.events import EventLog
-from chaoslab.lab.rundir import RunDir
-from chaoslab.lab.spec import HOST, ClusterSpec
-from chaoslab.net.rules import DeliveryQueue, FaultTable, LinkRule, from_proto, to_proto
-from chaoslab.runtime.gcpolicy import tune_for_throughput
-from chaoslab.runtime.lifeline import die_with_parent
+from chaoslab.net.proto import from_proto, to_proto
+from chaoslab.net.rules import DeliveryQueue, FaultTable, LinkRule
+from chaoslab.process.child import PortInUse, child_main
+from chaoslab.process.rundir import RunDir
+from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import control_pb2, control_pb2_grpc, peer_pb2, peer_pb2_grpc
-from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, consume, new_server, until_signalled
+from chaoslab.wire.streams import OutboundStream, bind_all, consume, new_server
 
 log = logging.getLogger("chaoslab.proxy")
 
@@ -148,7 +151,9 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
         self.events.close()
 
 
-async def serve(run: RunDir) -> int:
+@asynccontextmanager
+async def serving(run: RunDir, args: argparse.Namespace) -> AsyncIterator[ProxyServer]:
+    """Bind every node's proxy port and ``proxy.sock``, start forwarding, and on exit stop."""
     spec = ClusterSpec.load(run.cluster)
     proxy = ProxyServer(run, spec)
     server = new_server()
@@ -158,27 +163,20 @@ async def serve(run: RunDir) -> int:
     sock.unlink(missing_ok=True)
     error = bind_all(server, [*(f"{HOST}:{a.proxy_port}" for a in spec.addresses), f"unix:{sock}"])
     if error:
-        print(error, file=sys.stderr)
-        return EXIT_PORT_IN_USE
+        raise PortInUse(error)
     await server.start()
-    tune_for_throughput()
     proxy.start()
     log.info("proxy serving %d links", len(spec.addresses))
-    await until_signalled()
-    await server.stop(grace=0.2)
-    await proxy.close()
-    sock.unlink(missing_ok=True)
-    return 0
+    try:
+        yield proxy
+    finally:
+        await server.stop(grace=0.2)
+        await proxy.close()
+        sock.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chaoslab-proxy")
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--parent-pid", type=int, required=True)
-    args = parser.parse_args(argv)
-    die_with_parent(args.parent_pid)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s proxy %(levelname)s %(message)s", stream=sys.stderr)
-    return asyncio.run(serve(RunDir(args.run_dir)))
+    return child_main("chaoslab-proxy", serving, argv, label=lambda args: "proxy")
 
 
 if __name__ == "__main__":

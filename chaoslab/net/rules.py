@@ -4,7 +4,7 @@ Sans-I/O: no sockets, no threads, no clock. The proxy passes ``now`` (float
 seconds, the same clock as :attr:`LinkRule.expires_at`, i.e. ``time.time()``)
 and acts on what comes back:
 
-    fate = table.fate(src, dst, now, len(payload))
+    fate = table.fate(src, dst, now)
     for delay in fate.delays:            # () = dropped, two entries = duplicated
         queue.push(now + delay, (src, dst, payload))
     ...
@@ -24,8 +24,10 @@ Delays keep each link in order (a message is never released before an earlier
 one on its link) unless a reorder rule holds it back: reorder is the one fault
 that lets later messages overtake.
 
-The proto conversions (:func:`to_proto`, :func:`from_proto`) sit at the end of
-this module, so the proxy and the supervisor share one mapping.
+The same table decides the fate of every message in the simulator
+(:mod:`chaoslab.sim.network`, on virtual time) and in the proxy (on real
+time). The mapping to ``chaoslab.v1`` messages is :mod:`chaoslab.net.proto`,
+so this module stays pure (standard library only).
 """
 
 from __future__ import annotations
@@ -37,12 +39,10 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields, replace
-from functools import singledispatch
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from chaoslab.net.parse import format_duration, format_percent
-from chaoslab.v1 import control_pb2 as pb
 
 __all__ = [
     "JITTER_DISTS",
@@ -59,9 +59,7 @@ __all__ = [
     "derive_seed",
     "drop_rule",
     "duplicate_rule",
-    "from_proto",
     "reorder_rule",
-    "to_proto",
 ]
 
 KINDS = ("partition", "drop", "delay", "duplicate", "reorder")
@@ -189,6 +187,12 @@ class LinkRule:
         return text
 
 
+def derive_seed(*parts: object) -> int:
+    """A stable 64-bit seed from ``parts`` (blake2b of their text, never ``hash()``)."""
+    text = "\x1f".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
 def _scoped(src: str | Iterable[str], dst: str | Iterable[str], seed: int, expires_at: float, label: str) -> dict[str, Any]:
     return {"src": _ids(src), "dst": _ids(dst), "seed": seed, "expires_at": expires_at, "label": label}
 
@@ -227,12 +231,6 @@ def reorder_rule(p: float, *, src: str | Iterable[str] = (), dst: str | Iterable
                  seed: int = 0, expires_at: float = 0.0, label: str = "") -> LinkRule:
     """Hold each matching message back with probability ``p`` so later ones overtake it."""
     return LinkRule(kind="reorder", reorder=p, **_scoped(src, dst, seed, expires_at, label))
-
-
-def derive_seed(*parts: object) -> int:
-    """A stable 64-bit seed from ``parts`` (blake2b of their text, never ``hash()``)."""
-    text = "\x1f".join(str(p) for p in parts).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 # ---------------------------------------------------------------- fates and counters
@@ -521,12 +519,11 @@ class FaultTable:
 
     # -- messages ------------------------------------------------------------
 
-    def fate(self, src: str, dst: str, now: float, size_bytes: int = 0) -> Fate:
+    def fate(self, src: str, dst: str, now: float) -> Fate:
         """Decide what happens to one message from ``src`` to ``dst`` entering at ``now``.
 
         Counts it as sent (and dropped, duplicated, delayed, reordered as it
-        turns out). ``size_bytes`` is not used by any rule yet; delivered bytes
-        are counted by :meth:`delivered`.
+        turns out). Delivered bytes are counted by :meth:`delivered`.
         """
         link = self._link(src, dst)
         link.sent += 1
@@ -666,56 +663,3 @@ class DeliveryQueue(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._heap)
-
-
-# ---------------------------------------------------------------- proto mapping
-
-_RULE_FIELDS = tuple(f.name for f in fields(LinkRule))
-_COUNTER_FIELDS = tuple(f.name for f in fields(LinkCounters))
-
-
-@singledispatch
-def to_proto(obj: Any) -> Any:
-    """The ``chaoslab.v1`` message for a :class:`LinkRule`, :class:`LinkCounters`,
-    :class:`FaultState` or :class:`FaultChange`."""
-    raise TypeError(f"no proto message for {type(obj).__name__}")
-
-
-@to_proto.register
-def _(rule: LinkRule) -> pb.LinkRule:
-    return pb.LinkRule(**{name: getattr(rule, name) for name in _RULE_FIELDS})
-
-
-@to_proto.register
-def _(counters: LinkCounters) -> pb.LinkCounters:
-    return pb.LinkCounters(**{name: getattr(counters, name) for name in _COUNTER_FIELDS})
-
-
-@to_proto.register
-def _(state: FaultState) -> pb.FaultState:
-    return pb.FaultState(rules=[to_proto(r) for r in state.rules], links=[to_proto(c) for c in state.links],
-                         partition_groups=state.partition_groups)
-
-
-@to_proto.register
-def _(change: FaultChange) -> pb.FaultChange:
-    return pb.FaultChange(clear_all=change.clear_all, heal=change.heal, add=[to_proto(r) for r in change.add],
-                          remove=change.remove, partition_groups=change.partition_groups)
-
-
-def from_proto(msg: Any) -> Any:
-    """The dataclass for a ``chaoslab.v1`` LinkRule, LinkCounters, FaultState or FaultChange.
-
-    A LinkRule with bad values (drop above 1, negative delay) raises ValueError.
-    """
-    if isinstance(msg, pb.LinkRule):
-        return LinkRule(**{name: getattr(msg, name) for name in _RULE_FIELDS})
-    if isinstance(msg, pb.LinkCounters):
-        return LinkCounters(**{name: getattr(msg, name) for name in _COUNTER_FIELDS})
-    if isinstance(msg, pb.FaultState):
-        return FaultState(tuple(from_proto(r) for r in msg.rules), tuple(from_proto(c) for c in msg.links),
-                          tuple(msg.partition_groups))
-    if isinstance(msg, pb.FaultChange):
-        return FaultChange(clear_all=msg.clear_all, heal=msg.heal, add=tuple(from_proto(r) for r in msg.add),
-                           remove=tuple(msg.remove), partition_groups=tuple(msg.partition_groups))
-    raise TypeError(f"no dataclass for {type(msg).__name__}")

@@ -2,6 +2,8 @@
 
     python -m chaoslab.runtime.node RUN_DIR NODE_ID --parent-pid PID [--incarnation K]
 
+(:func:`chaoslab.process.child.child_main` does what every child does around it.)
+
 Everything runs on one asyncio loop, so the core is never entered twice at
 once. Inputs are envelopes arriving on ``Peer.Send`` streams and a timer armed
 for the core's next deadline; for each input the output is handled in the
@@ -19,24 +21,23 @@ import os
 import random
 import sys
 import zlib
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
 
 from chaoslab.algorithms import Output, get_algorithm
 from chaoslab.events import EventLog
-from chaoslab.lab.rundir import RunDir
-from chaoslab.lab.spec import HOST, ClusterSpec
-from chaoslab.runtime.gcpolicy import tune_for_throughput
-from chaoslab.runtime.lifeline import die_with_parent
-from chaoslab.runtime.storage import storage_for
+from chaoslab.process.child import PortInUse, child_main
+from chaoslab.process.rundir import RunDir
+from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.runtime.kvservice import KVService
+from chaoslab.runtime.storage import storage_for
 from chaoslab.v1 import kv_pb2_grpc, node_pb2, node_pb2_grpc, peer_pb2, peer_pb2_grpc
 from chaoslab.wire.codec import Codec
 from chaoslab.wire.status import status_to_proto
-from chaoslab.wire.streams import EXIT_PORT_IN_USE, OutboundStream, bind_all, consume, new_server, until_signalled
+from chaoslab.wire.streams import OutboundStream, bind_all, consume, new_server
 
 log = logging.getLogger("chaoslab.node")
 
@@ -188,44 +189,38 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self.events.close()
 
 
-async def serve(run: RunDir, node_id: str, incarnation: int) -> int:
+@asynccontextmanager
+async def serving(run: RunDir, args: argparse.Namespace) -> AsyncIterator[NodeServer]:
+    """Bind the node's port, start it, and on exit stop it with what it decided on disk."""
     spec = ClusterSpec.load(run.cluster)
-    address = spec.address(node_id)
-    node = NodeServer(run, spec, node_id, incarnation)
+    port = spec.address(args.node_id).port
+    node = NodeServer(run, spec, args.node_id, args.incarnation)
     server = new_server()
     peer_pb2_grpc.add_PeerServicer_to_server(node, server)
     node_pb2_grpc.add_NodeServicer_to_server(node, server)
     if node.algorithm.client_api == "kv":
         kv_pb2_grpc.add_KVServicer_to_server(KVService(node.submit, node.abandon, node.client_address), server)
-    error = bind_all(server, [f"{HOST}:{address.port}"])
+    error = bind_all(server, [f"{HOST}:{port}"])
     if error:
-        print(error, file=sys.stderr)
-        return EXIT_PORT_IN_USE
+        raise PortInUse(error)
     await server.start()
     node.start()
-    tune_for_throughput()
-    log.info("%s serving on %s:%d (incarnation %d)", node_id, HOST, address.port, incarnation)
-    await until_signalled()
-    await server.stop(grace=0.2)
-    await node.close()
-    node.storage.close()
-    return 0
+    log.info("%s serving on %s:%d (incarnation %d)", args.node_id, HOST, port, args.incarnation)
+    try:
+        yield node
+    finally:
+        await server.stop(grace=0.2)
+        await node.close()
+        node.storage.close()
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("node_id")
+    parser.add_argument("--incarnation", type=int, default=0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chaoslab-node")
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("node_id")
-    parser.add_argument("--parent-pid", type=int, required=True)
-    parser.add_argument("--incarnation", type=int, default=0)
-    args = parser.parse_args(argv)
-    die_with_parent(args.parent_pid)
-    logging.basicConfig(
-        level=logging.INFO,
-        format=f"%(asctime)s {args.node_id} %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    return asyncio.run(serve(RunDir(args.run_dir), args.node_id, args.incarnation))
+    return child_main("chaoslab-node", serving, argv, arguments=_arguments, label=lambda args: args.node_id)
 
 
 if __name__ == "__main__":

@@ -167,7 +167,6 @@ async def consume(request_iterator: AsyncIterator[peer_pb2.EnvelopeBatch], handl
 # A port already in use must fail to bind, not be silently shared (gRPC turns
 # SO_REUSEPORT on by default).
 SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
-EXIT_PORT_IN_USE = 3  # a child's exit code the supervisor reports as a startup error
 
 
 def new_server() -> grpc.aio.Server:
@@ -182,14 +181,3 @@ def bind_all(server: grpc.aio.Server, addresses: list[str]) -> str | None:
         except RuntimeError:
             return f"{address} is in use"
     return None
-
-
-async def until_signalled() -> None:
-    """Return on SIGTERM or SIGINT: how the supervisor asks a child to stop."""
-    import signal
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()

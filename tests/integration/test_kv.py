@@ -9,7 +9,7 @@ import pytest
 
 from chaoslab.client import KVClient, NotAcknowledged
 from chaoslab.events import read_events
-from chaoslab.lab.spec import HOST, ClusterSpec
+from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 
 

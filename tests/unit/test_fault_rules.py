@@ -23,10 +23,9 @@ from chaoslab.net.rules import (
     derive_seed,
     drop_rule,
     duplicate_rule,
-    from_proto,
     reorder_rule,
-    to_proto,
 )
+from chaoslab.net.proto import from_proto, to_proto
 from chaoslab.v1 import control_pb2 as pb
 
 
@@ -424,7 +423,7 @@ class TestCounters:
         t.add(reorder_rule(0.05), 0)
         pending = []
         for i in range(2000):
-            f = t.fate("n1", "n2", i * 0.001, 10)
+            f = t.fate("n1", "n2", i * 0.001)
             pending.append(f)
         c = t.counters("n1", "n2", 2.0)
         assert c.sent == 2000 and c.in_flight == sum(len(f.delays) for f in pending)
@@ -584,7 +583,7 @@ class TestProto:
         t.add_all([blackhole_rule("n1", "n2")], 0, partition_groups=["n1", "n2"])
         t.add(drop_rule(0.25, src="n3"), 0)
         for i in range(50):
-            f = t.fate("n3", "n1", i * 0.01, 100)
+            f = t.fate("n3", "n1", i * 0.01)
             deliver_all(t, "n3", "n1", f, i * 0.01)
         t.fate("n1", "n2", 0.5)
         state = t.state(0.5)

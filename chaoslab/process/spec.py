@@ -1,0 +1,62 @@
+"""The cluster file: what a cluster runs and on which ports, as every process reads it.
+
+The lab builds a :class:`ClusterSpec` from the user's intent
+(:func:`chaoslab.lab.spec.build_spec`) and saves it as ``spec.json``; the
+supervisor adds the ports it bound and saves ``cluster.json``, the one file
+the node and proxy processes read to find their peers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"  # every node and the proxy bind here only
+
+
+@dataclass
+class NodeAddress:
+    id: str
+    port: int  # the node's own gRPC server (peer stream, Node, KV)
+    proxy_port: int  # where peers send to reach it
+
+
+@dataclass
+class ClusterSpec:
+    name: str
+    algorithm: str
+    nodes: int
+    seed: int
+    config: dict[str, Any] = field(default_factory=dict)  # the algorithm's section
+    base_port: int = 0  # 0: pick free ports
+    addresses: list[NodeAddress] = field(default_factory=list)
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [f"n{i}" for i in range(1, self.nodes + 1)]
+
+    def address(self, node_id: str) -> NodeAddress:
+        for a in self.addresses:
+            if a.id == node_id:
+                return a
+        raise KeyError(node_id)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ClusterSpec:
+        raw = json.loads(text)
+        raw["addresses"] = [NodeAddress(**a) for a in raw.get("addresses", [])]
+        return cls(**raw)
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ClusterSpec:
+        return cls.from_json(path.read_text())
