@@ -47,6 +47,7 @@ from chaoslab.net.rules import (
 )
 from chaoslab.process.rundir import RunDir, pid_alive
 from chaoslab.process.spec import ClusterSpec
+from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc
 from chaoslab.wire.plain import to_plain
 from chaoslab.wire.status import cluster_to_dict, node_statuses
@@ -322,16 +323,34 @@ class Cluster:
         named form one more group), one way (``"n1->n2"``), or a shape:
         ``"isolate:n3"``, ``"isolate:leader"``, ``"majority"``, ``"minority-third"``,
         ``"ring"``, ``"bridge"``, ``"random-halves"``.
+
+        Shapes that choose nodes at random draw from ``seed`` when given, else from
+        the cluster's seed and how many partitions this cluster made before (kept
+        in the run directory), so the same seed and the same calls replay.
         """
         try:
             parsed = parse_spec(list(spec))
             needs_leader = parsed.shape == "majority" or (parsed.shape == "isolate" and parsed.node == "leader")
-            rng = random.Random(seed if seed is not None else time.time_ns())
+            rng = derive_rng(seed, "partition") if seed is not None else self._draw("partition")
             part = build(self.node_ids, parsed, leader=self.leader() if needs_leader else None, rng=rng)
             rules = tuple(part.rules(expires_at=self._expiry(for_s)))
         except ValueError as exc:
             raise LabError(str(exc)) from None
         return self._change(FaultChange(heal=True, add=rules, partition_groups=tuple(part.group_labels())))
+
+    def _draw(self, purpose: str) -> random.Random:
+        """The rng for this cluster's next random ``purpose``: the n-th draw uses
+        ``derive_rng(cluster seed, purpose, n)``. (Calls from one client at a time replay.)"""
+        try:
+            counts = json.loads(self.run.draws.read_text())
+        except (FileNotFoundError, ValueError):
+            counts = {}
+        n = int(counts.get(purpose, 0))
+        counts[purpose] = n + 1
+        tmp = self.run.draws.with_suffix(".tmp")
+        tmp.write_text(json.dumps(counts))
+        tmp.replace(self.run.draws)
+        return derive_rng(ClusterSpec.load(self.run.spec).seed, purpose, n)
 
     def _link_rule(self, make: Callable[..., LinkRule], *args: Any, src: str | Sequence[str] = (),
                    dst: str | Sequence[str] = (), for_s: float | None = None, **kwargs: Any) -> FaultState:

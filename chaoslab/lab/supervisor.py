@@ -18,11 +18,9 @@ import logging
 import os
 import shutil
 import signal
-import random
 import subprocess
 import sys
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from chaoslab.lab.rundir import last_line
 from chaoslab.process.child import EXIT_PORT_IN_USE
 from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
+from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
 from chaoslab.wire.status import node_statuses
 from chaoslab.wire.streams import bind_all, new_server
@@ -92,7 +91,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         self.events = EventLog(run.events, "lab")
         self.started_at = time.time()
         self.stop_requested = asyncio.Event()
-        self.rng = random.Random(zlib.crc32(f"lab/{self.spec.seed}".encode()))
+        self.rng = derive_rng(self.spec.seed, "lab", "pick")  # `crash random` and friends
         python = sys.executable
         me = str(os.getpid())
         self.proxy = Child("proxy", [python, "-m", "chaoslab.net.proxy", str(run.path), "--parent-pid", me], run.proxy_log)
@@ -252,7 +251,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
                     raise LabError("no node is leader right now")
                 chosen.append(self.nodes[leader])
             elif name == "random":
-                rng = random.Random(target.seed) if target.seed else self.rng
+                rng = derive_rng(target.seed, "pick") if target.seed else self.rng
                 chosen.append(self.nodes[rng.choice(sorted(self.nodes))])
             elif name in self.nodes:
                 chosen.append(self.nodes[name])

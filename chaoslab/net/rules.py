@@ -15,10 +15,10 @@ and acts on what comes back:
 Rules compose: a message meets every active rule that matches its link, in the
 order the rules were added; within one rule the effects apply as blackhole,
 drop, delay (± jitter), duplicate, reorder. Randomness comes from one
-``random.Random`` per (rule, directed link), seeded by a stable hash of the
-rule's seed (or the table's seed and the rule's id) and the link, so the same
-seed and the same messages on a link give the same fates whatever happens on
-other links.
+``random.Random`` per (rule, directed link), from :func:`chaoslab.seeds.derive_rng`
+of the rule's seed (or the table's seed and the rule's id) and the link, so the
+same seed and the same messages on a link give the same fates whatever happens
+on other links.
 
 Delays keep each link in order (a message is never released before an earlier
 one on its link) unless a reorder rule holds it back: reorder is the one fault
@@ -27,12 +27,11 @@ that lets later messages overtake.
 The same table decides the fate of every message in the simulator
 (:mod:`chaoslab.sim.network`, on virtual time) and in the proxy (on real
 time). The mapping to ``chaoslab.v1`` messages is :mod:`chaoslab.net.proto`,
-so this module stays pure (standard library only).
+so this module stays pure (standard library and :mod:`chaoslab.seeds` only).
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import itertools
 import math
@@ -43,6 +42,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from chaoslab.net.parse import format_duration, format_percent
+from chaoslab.seeds import derive_rng
 
 __all__ = [
     "JITTER_DISTS",
@@ -56,7 +56,6 @@ __all__ = [
     "LinkRule",
     "blackhole_rule",
     "delay_rule",
-    "derive_seed",
     "drop_rule",
     "duplicate_rule",
     "reorder_rule",
@@ -185,12 +184,6 @@ class LinkRule:
         if self.src or self.dst:
             text += f" {','.join(self.src) or '*'}->{','.join(self.dst) or '*'}"
         return text
-
-
-def derive_seed(*parts: object) -> int:
-    """A stable 64-bit seed from ``parts`` (blake2b of their text, never ``hash()``)."""
-    text = "\x1f".join(str(p) for p in parts).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 def _scoped(src: str | Iterable[str], dst: str | Iterable[str], seed: int, expires_at: float, label: str) -> dict[str, Any]:
@@ -542,7 +535,7 @@ class FaultTable:
                 return _BLACKHOLED
             rng = link.rngs.get(rule.id)
             if rng is None:
-                rng = link.rngs[rule.id] = random.Random(self._rng_seed(rule, src, dst))
+                rng = link.rngs[rule.id] = self._rng(rule, src, dst)
             if rule.drop and rng.random() < rule.drop:
                 link.dropped += 1
                 return _DROPPED
@@ -586,9 +579,10 @@ class FaultTable:
                 ms += rng.uniform(-rule.jitter_ms, rule.jitter_ms)
         return max(0.0, ms) / 1e3
 
-    def _rng_seed(self, rule: LinkRule, src: str, dst: str) -> int:
-        base = ("rule-seed", rule.seed) if rule.seed else ("table-seed", self.seed, rule.id)
-        return derive_seed(*base, rule.kind, src, dst)
+    def _rng(self, rule: LinkRule, src: str, dst: str) -> random.Random:
+        if rule.seed:
+            return derive_rng(rule.seed, "rule", rule.kind, src, dst)
+        return derive_rng(self.seed, "table", rule.id, rule.kind, src, dst)
 
     def delivered(self, src: str, dst: str, now: float, size_bytes: int = 0) -> None:
         """Record that one copy reached ``dst`` at ``now``."""

@@ -9,6 +9,7 @@
   control.sock             the supervisor's Control service
   proxy.sock               the proxy's control service (supervisor only)
   events.jsonl             every process's events, one JSON object a line
+  draws.json               how many seeded draws each kind of random choice made (replay)
   supervisor.log, proxy.log, startup-error
   nodes/<id>/node.log, nodes/<id>/state.json ...
 ```
@@ -58,6 +59,7 @@ class RunDir:
     supervisor_pid_file = property(lambda self: self.path / "supervisor.pid")
     pids = property(lambda self: self.path / "pids.json")
     events = property(lambda self: self.path / "events.jsonl")
+    draws = property(lambda self: self.path / "draws.json")
     startup_error = property(lambda self: self.path / "startup-error")
     supervisor_log = property(lambda self: self.path / "supervisor.log")
     proxy_log = property(lambda self: self.path / "proxy.log")

@@ -18,9 +18,7 @@ import asyncio
 import itertools
 import logging
 import os
-import random
 import sys
-import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,17 +32,13 @@ from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.runtime.kvservice import KVService
 from chaoslab.runtime.storage import storage_for
+from chaoslab.seeds import derive_rng
 from chaoslab.v1 import kv_pb2_grpc, node_pb2, node_pb2_grpc, peer_pb2, peer_pb2_grpc
 from chaoslab.wire.codec import Codec
 from chaoslab.wire.status import status_to_proto
 from chaoslab.wire.streams import OutboundStream, bind_all, consume, new_server
 
 log = logging.getLogger("chaoslab.node")
-
-
-def node_rng(seed: int, node_id: str, incarnation: int) -> random.Random:
-    """Each node and each restart of it draws from its own stream of the cluster seed."""
-    return random.Random(zlib.crc32(f"{seed}/{node_id}/{incarnation}".encode()))
 
 
 class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
@@ -59,9 +53,10 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self.events = EventLog(run.events, node_id)
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
-        self.core = self.algorithm.factory(
-            node_id, spec.node_ids, spec.config, node_rng(spec.seed, node_id, incarnation), self.storage.load()
-        )
+        # Each node and each restart of it draws from its own stream of the cluster seed,
+        # the same stream the simulator gives that node and incarnation.
+        rng = derive_rng(spec.seed, "node", node_id, incarnation)
+        self.core = self.algorithm.factory(node_id, spec.node_ids, spec.config, rng, self.storage.load())
         self.peers = {
             a.id: OutboundStream(f"{HOST}:{a.proxy_port}") for a in spec.addresses if a.id != node_id
         }

@@ -20,11 +20,11 @@ from chaoslab.net.rules import (
     LinkRule,
     blackhole_rule,
     delay_rule,
-    derive_seed,
     drop_rule,
     duplicate_rule,
     reorder_rule,
 )
+from chaoslab.seeds import derive_seed
 from chaoslab.net.proto import from_proto, to_proto
 from chaoslab.v1 import control_pb2 as pb
 
