@@ -32,6 +32,7 @@ so this module stays pure (standard library and :mod:`chaoslab.seeds` only).
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -39,7 +40,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from chaoslab.net.parse import format_duration, format_percent
 from chaoslab.seeds import derive_rng
@@ -229,14 +230,14 @@ def reorder_rule(p: float, *, src: str | Iterable[str] = (), dst: str | Iterable
 # ---------------------------------------------------------------- fates and counters
 
 
-@dataclass(frozen=True, slots=True)
-class Fate:
+class Fate(NamedTuple):
     """What happens to one message: delivery delays in seconds from ``now``.
 
     ``delays == ()`` means dropped (``blackholed`` tells a partition from a
     random drop); more than one entry means duplicated. The delays are already
     ordered for the link (see the module docstring), so a proxy can release
-    each copy at ``now + delay``.
+    each copy at ``now + delay``. (A named tuple: the table makes one per
+    message, and a tuple is built several times faster than a frozen dataclass.)
     """
 
     delays: tuple[float, ...]
@@ -250,6 +251,7 @@ class Fate:
         return not self.delays
 
 
+_new_fate = functools.partial(tuple.__new__, Fate)  # Fate(...) without the keyword handling
 _DELIVER_NOW = Fate((0.0,))
 _BLACKHOLED = Fate((), blackholed=True)
 _DROPPED = Fate(())
@@ -278,6 +280,17 @@ class LinkCounters:
     @property
     def in_flight(self) -> int:
         return self.sent + self.duplicated - self.delivered - self.dropped
+
+
+def _delay(rule: LinkRule, rng: random.Random) -> float:
+    """One draw of ``rule``'s delay ± jitter, in seconds (never below zero)."""
+    ms = rule.delay_ms
+    if rule.jitter_ms:
+        if rule.jitter_dist == "normal":
+            ms += rng.gauss(0.0, rule.jitter_ms)
+        else:
+            ms += rng.uniform(-rule.jitter_ms, rule.jitter_ms)
+    return max(0.0, ms) / 1e3
 
 
 class _RateMeter:
@@ -383,6 +396,7 @@ class FaultTable:
         self._links: dict[tuple[str, str], _Link] = {}
         self._groups: tuple[str, ...] = ()
         self._group_rule_ids: set[str] = set()
+        self._blackholes = (-1, False)  # (rules version, any blackhole rule then), for cut()
 
     # -- rules ---------------------------------------------------------------
 
@@ -518,9 +532,9 @@ class FaultTable:
         Counts it as sent (and dropped, duplicated, delayed, reordered as it
         turns out). Delivered bytes are counted by :meth:`delivered`.
         """
-        link = self._link(src, dst)
+        link = self._links.get((src, dst)) or self._link(src, dst)
         link.sent += 1
-        rules = self._matching(link, src, dst)
+        rules = link.rules if link.rules_version == self._version else self._matching(link, src, dst)
         if not rules and link.last_release <= now:
             return _DELIVER_NOW
         copies = [0.0]
@@ -528,7 +542,7 @@ class FaultTable:
         delayed = reordered = False
         duplicated = 0
         for rule in rules:
-            if rule.expired(now):
+            if 0.0 < rule.expires_at <= now:  # expired, not yet removed
                 continue
             if rule.blackhole:
                 link.dropped += 1
@@ -541,7 +555,7 @@ class FaultTable:
                 return _DROPPED
             if rule.delay_ms or rule.jitter_ms:
                 for i in range(len(copies)):
-                    extra = self._delay(rule, rng)
+                    extra = _delay(rule, rng)
                     copies[i] += extra
                     delayed = delayed or extra > 0
             if rule.duplicate and rng.random() < rule.duplicate:
@@ -554,35 +568,45 @@ class FaultTable:
                 held = [True] * len(copies)
                 reordered = True
         if self.fifo:
+            last = link.last_release
             for i, c in enumerate(copies):
                 if not held[i]:
-                    release = max(now + c, link.last_release)
-                    delay = max(0.0, release - now)
+                    release = now + c
+                    if release < last:
+                        release = last
+                    delay = release - now if release > now else 0.0
                     while now + delay < release:  # so that the caller's now + delay is in order too
                         delay = math.nextafter(delay, math.inf)
                     copies[i] = delay
-                    link.last_release = now + delay
-        link.duplicated += duplicated
-        link.delayed += delayed
-        link.reordered += reordered
-        if not (delayed or duplicated or reordered) and copies == [0.0]:
+                    last = now + delay
+            link.last_release = last
+        if duplicated:
+            link.duplicated += duplicated
+        if delayed:
+            link.delayed += 1
+        if reordered:
+            link.reordered += 1
+        elif not (delayed or duplicated) and copies[0] == 0.0:
             return _DELIVER_NOW
-        return Fate(tuple(copies), delayed=delayed, duplicated=duplicated, reordered=reordered)
-
-    @staticmethod
-    def _delay(rule: LinkRule, rng: random.Random) -> float:
-        ms = rule.delay_ms
-        if rule.jitter_ms:
-            if rule.jitter_dist == "normal":
-                ms += rng.gauss(0.0, rule.jitter_ms)
-            else:
-                ms += rng.uniform(-rule.jitter_ms, rule.jitter_ms)
-        return max(0.0, ms) / 1e3
+        return _new_fate((tuple(copies), False, delayed, duplicated, reordered))
 
     def _rng(self, rule: LinkRule, src: str, dst: str) -> random.Random:
         if rule.seed:
             return derive_rng(rule.seed, "rule", rule.kind, src, dst)
         return derive_rng(self.seed, "table", rule.id, rule.kind, src, dst)
+
+    def cut(self, src: str, dst: str, now: float) -> bool:
+        """Would a blackhole rule stop a message from ``src`` to ``dst`` at ``now``? Counts nothing.
+
+        The simulator asks this when a message lands, so a partition that came
+        up while it was in flight loses it too.
+        """
+        if self._blackholes[0] != self._version:
+            self._blackholes = (self._version, any(r.blackhole for r in self._rules.values()))
+        if not self._blackholes[1]:
+            return False
+        link = self._links.get((src, dst)) or self._link(src, dst)
+        return any(rule.blackhole and not rule.expired(now) for rule in self._matching(link, src, dst))
 
     def delivered(self, src: str, dst: str, now: float, size_bytes: int = 0) -> None:
         """Record that one copy reached ``dst`` at ``now``."""

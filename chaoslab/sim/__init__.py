@@ -13,7 +13,8 @@ from chaoslab.sim.invariants import converged_for, invariants_for
 from chaoslab.sim.nemesis import FAULTS, Nemesis
 from chaoslab.sim.network import Links, NetworkConfig
 from chaoslab.sim.scenario import ScenarioResult, replay_command, run_scenario
-from chaoslab.sim.simulation import ClientCall, InvariantViolation, SimEvent, Simulation, derive_rng
+from chaoslab.seeds import derive_rng
+from chaoslab.sim.simulation import ClientCall, InvariantViolation, SimEvent, Simulation
 from chaoslab.sim.workload import AckedWrite, HistoryOp, Workload
 
 __all__ = [

@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="FILE", help="write the clients' Jepsen-style history here (JSON lines)")
     p.add_argument("--drop", type=float, default=NetworkConfig().drop, help="message drop probability")
     p.add_argument("--duplicate", type=float, default=NetworkConfig().duplicate, help="duplicate probability")
+    p.add_argument("--reorder", type=float, default=NetworkConfig().reorder,
+                   help="probability a message is held back so later ones overtake it")
     p.add_argument(
         "--delay-ms",
         type=float,
@@ -88,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
         network = NetworkConfig(
-            drop=args.drop, duplicate=args.duplicate, delay=(args.delay_ms[0] / 1000, args.delay_ms[1] / 1000)
+            drop=args.drop, duplicate=args.duplicate, reorder=args.reorder,
+            delay=(args.delay_ms[0] / 1000, args.delay_ms[1] / 1000),
         )
         config = _settings(args.set)
         result = run_scenario(

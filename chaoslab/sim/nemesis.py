@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from chaoslab.seeds import derive_rng
 from chaoslab.sim.network import NetworkConfig
-from chaoslab.sim.simulation import Simulation, derive_rng
+from chaoslab.sim.simulation import Simulation
 
 FAULTS: tuple[str, ...] = ("partition", "isolate", "block", "crash", "restart", "bounce", "heal", "lossy")
 _WEIGHTS = {"partition": 3, "isolate": 2, "block": 1, "crash": 2, "restart": 2, "bounce": 2, "heal": 2, "lossy": 1}
@@ -118,7 +119,7 @@ class Nemesis:
     def _lossy(self, sim: Simulation) -> None:
         base = self.base_network
         drop = round(max(base.drop, 0.1 + 0.4 * self.rng.random()), 3)
-        sim.set_network(NetworkConfig(drop=drop, delay=base.delay, duplicate=base.duplicate))
+        sim.set_network(NetworkConfig(drop=drop, delay=base.delay, duplicate=base.duplicate, reorder=base.reorder))
 
     def _quiesce(self, sim: Simulation) -> None:
         self._heal(sim)

@@ -91,6 +91,8 @@ def replay_command(
         args += ["--drop", f"{network.drop:g}"]
     if network.duplicate != default.duplicate:
         args += ["--duplicate", f"{network.duplicate:g}"]
+    if network.reorder != default.reorder:
+        args += ["--reorder", f"{network.reorder:g}"]
     if network.delay != default.delay:
         args += ["--delay-ms", f"{network.delay[0] * 1000:g}", f"{network.delay[1] * 1000:g}"]
     for key, value in config.items():

@@ -5,16 +5,20 @@ the earliest entry, advances ``now`` to it, feeds the core (``tick`` or
 ``step``) and acts on the :class:`~chaoslab.algorithms.base.Output` exactly as
 the node runtime does: persist, then send and reply, then record events.
 Every random choice comes from ``random.Random`` instances derived from the
-one seed, so a seed names a run: same seed, same trace.
+one seed (:func:`chaoslab.seeds.derive_rng`, as in a real cluster), so a seed
+names a run: same seed, same trace.
 
 Each node's durable storage is the algorithm's own durable model
 (``spec.durable_model()``: Raft's is a log, :class:`RaftDurable`): every
 ``Output.persist`` is applied to it, and a restart builds the core from
 ``model.restore()``, exactly what the node runtime's files give back.
 
-Clients (:meth:`Simulation.request`, or a :class:`~chaoslab.sim.workload.Workload`)
-reach every node over their own seeded links: drops, duplicates and delays
-apply to them, partitions do not (as with Jepsen's clients).
+Messages get their fates from the fault proxy's own
+:class:`~chaoslab.net.rules.FaultTable` (see :mod:`chaoslab.sim.network`):
+the base network and every cut are rules on directed links. Clients
+(:meth:`Simulation.request`, or a :class:`~chaoslab.sim.workload.Workload`)
+reach every node over links of their own: the base network applies to them,
+partitions do not (as with Jepsen's clients).
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from __future__ import annotations
 import copy
 import heapq
 import math
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +33,8 @@ from typing import Any
 from chaoslab.algorithms.base import Algorithm, Output
 from chaoslab.algorithms.registry import DEFAULT_ALGORITHM, get_algorithm
 from chaoslab.algorithms.spec import AlgorithmSpec
-from chaoslab.sim.network import Links, NetworkConfig
+from chaoslab.seeds import derive_rng
+from chaoslab.sim.network import CLIENT, Links, NetworkConfig
 
 _TICK = 0
 _DELIVER = 1
@@ -41,15 +45,6 @@ _REPLY = 4
 # A core that keeps asking to be ticked at the same instant has a bug; stop it
 # instead of spinning forever.
 _MAX_TICKS_AT_ONE_INSTANT = 1000
-
-
-def derive_rng(seed: int, *labels: object) -> random.Random:
-    """An rng for one purpose (``"net"``, ``("node", "n3", 2)``...), independent of the others.
-
-    String seeds are hashed with SHA-512 by ``random.Random``: stable across
-    runs, platforms and ``PYTHONHASHSEED``.
-    """
-    return random.Random("/".join(str(x) for x in (seed, *labels)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +123,15 @@ class Simulation:
         self.spec: AlgorithmSpec = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
         self.algorithm = self.spec.name
         self.node_ids: list[str] = [f"n{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
-        if not self.node_ids or len(set(self.node_ids)) != len(self.node_ids):
-            raise ValueError(f"nodes must be distinct and at least one, got {self.node_ids!r}")
+        if not self.node_ids or len(set(self.node_ids)) != len(self.node_ids) or CLIENT in self.node_ids:
+            raise ValueError(f"nodes must be distinct, at least one and not {CLIENT!r}, got {self.node_ids!r}")
         self.seed = seed
         self.config: dict[str, Any] = dict(config or {})
         self.spec.check_config(self.config)
         self.network = network or NetworkConfig()
-        self.links = Links(self.node_ids)
+        # Every message's fate: the base network and the cuts, as rules of one FaultTable
+        # seeded like the proxy's (same seed, same rule, same link: same fates).
+        self.links = Links(self.node_ids, seed, self.network)
         self.trace_messages = trace_messages
         # Client requests reaching a node within this many seconds go to its core as one
         # burst (request_many), as the runtime hands over each KVBatch; 0: one at a time.
@@ -159,8 +156,6 @@ class Simulation:
         self.messages_lost = 0
         self.replay = f"python -m chaoslab.sim --algorithm {self.algorithm} --seed {seed} --nodes {len(self.node_ids)}"
 
-        self._net_rng = derive_rng(seed, "net")
-        self._client_rng = derive_rng(seed, "clients-net")
         self._calls: dict[int, ClientCall] = {}  # request id -> call awaiting its reply
         self._call_ids = 0
         self._boot_hooks: list[BootHook] = []
@@ -201,7 +196,7 @@ class Simulation:
             core = self.nodes.get(dst)
             if core is None or self._incarnation[dst] != incarnation:
                 self.messages_lost += 1  # the receiver crashed while it was in flight
-            elif self.links.is_blocked(src, dst):
+            elif self.links.is_blocked(src, dst, self.now):
                 self.messages_lost += 1  # a partition came up while it was in flight
                 if self.trace_messages:
                     self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [partitioned]")
@@ -295,20 +290,16 @@ class Simulation:
         self._call_ids += 1
         call = ClientCall(self._call_ids, node, command, self.now, on_reply)
         self._calls[call.id] = call
-        for arrival in self._client_link():
+        for arrival in self._client_link(CLIENT, node):
             self._push(arrival, _REQUEST, node, self._incarnation[node], call)
         if self.trace_messages:
             self.trace.append(f"{self.now:10.6f} client -> {node} #{call.id} {command!r}")
         return call
 
-    def _client_link(self) -> list[float]:
+    def _client_link(self, src: str, dst: str) -> list[float]:
         """Arrival times for one client message: none if lost, two if duplicated."""
-        net, rng = self.network, self._client_rng
-        if net.drop and rng.random() < net.drop:
-            return []
-        copies = 2 if net.duplicate and rng.random() < net.duplicate else 1
-        low, high = net.delay
-        return [self.now + low + rng.random() * (high - low) for _ in range(copies)]
+        now = self.now
+        return [now + delay for delay in self.links.fate(src, dst, now).delays]
 
     # ------------------------------------------------------------------ faults
 
@@ -333,17 +324,17 @@ class Simulation:
 
     def partition(self, groups: Sequence[Sequence[str]]) -> None:
         """Cut the links between groups (e.g. ``[["n1", "n2"], ["n3", "n4", "n5"]]``)."""
-        effective = self.links.partition(groups)
+        effective = self.links.partition(groups, self.now)
         self._record("sim", "partition", {"groups": " | ".join(",".join(g) for g in effective)})
 
     def isolate(self, node: str) -> None:
         """Cut every link to and from ``node``."""
-        self.links.isolate(node)
+        self.links.isolate(node, self.now)
         self._record("sim", "isolate", {"node": node})
 
     def block(self, src: str, dst: str) -> None:
         """Cut the directed link ``src -> dst`` only."""
-        self.links.block(src, dst)
+        self.links.block(src, dst, self.now)
         self._record("sim", "block", {"src": src, "dst": dst})
 
     def unblock(self, src: str, dst: str) -> None:
@@ -351,16 +342,18 @@ class Simulation:
         self._record("sim", "unblock", {"src": src, "dst": dst})
 
     def heal(self) -> None:
-        """Remove every link fault (partitions, isolations, one-way blocks)."""
+        """Remove every cut link (partitions, isolations, one-way blocks); the base network stays."""
         self.links.heal()
         self._record("sim", "heal", {})
 
     def set_network(self, network: NetworkConfig) -> None:
-        """Change drop / delay / duplicate for messages sent from now on."""
+        """Change drop / delay / duplicate / reorder for messages sent from now on."""
         self.network = network
-        self._record(
-            "sim", "network", {"drop": network.drop, "delay": list(network.delay), "duplicate": network.duplicate}
-        )
+        self.links.set_network(network, self.now)
+        data = {"drop": network.drop, "delay": list(network.delay), "duplicate": network.duplicate}
+        if network.reorder:
+            data["reorder"] = network.reorder
+        self._record("sim", "network", data)
 
     # ------------------------------------------------------------------ looking
 
@@ -408,7 +401,7 @@ class Simulation:
             call = self._calls.pop(request_id, None)
             if call is None:
                 continue  # a second reply to a duplicated request
-            for arrival in self._client_link():
+            for arrival in self._client_link(node, CLIENT):
                 self._push(arrival, _REPLY, call, result)
             if self.trace_messages:
                 self.trace.append(f"{self.now:10.6f} {node:<5} -> client #{request_id} {result!r}")
@@ -422,27 +415,23 @@ class Simulation:
         if dst not in self._incarnation or dst == src:
             raise ValueError(f"{src} sent {type(message).__name__} to {dst!r}, which is not a peer")
         self.messages_sent += 1
-        net = self.network
-        rng = self._net_rng
-        if self.links.is_blocked(src, dst):
+        now = self.now
+        fate = self.links.fate(src, dst, now)
+        if not fate.delays:
             self.messages_lost += 1
             if self.trace_messages:
-                self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [partitioned]")
+                why = "partitioned" if fate.blackholed else "dropped"
+                self.trace.append(f"{now:10.6f} {src:<5} -x {dst} {message!r} [{why}]")
             return
-        if net.drop and rng.random() < net.drop:
-            self.messages_lost += 1
-            if self.trace_messages:
-                self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [dropped]")
-            return
-        copies = 2 if net.duplicate and rng.random() < net.duplicate else 1
-        low, high = net.delay
-        for i in range(copies):
-            arrival = self.now + low + rng.random() * (high - low)
+        for i, delay in enumerate(fate.delays):
+            arrival = now + delay
             msg = message if i == 0 else copy.deepcopy(message)
             self._push(arrival, _DELIVER, dst, self._incarnation[dst], src, msg)
             if self.trace_messages:
                 tag = " [duplicate]" if i else ""
-                self.trace.append(f"{self.now:10.6f} {src:<5} -> {dst} {message!r} @{arrival:.6f}{tag}")
+                if fate.reordered:
+                    tag += " [reordered]"
+                self.trace.append(f"{now:10.6f} {src:<5} -> {dst} {message!r} @{arrival:.6f}{tag}")
 
     def _arm(self, node: str, deadline: float) -> None:
         if math.isinf(deadline):

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaoslab.algorithms.kv.commands import KVCode, KVCommand, KVOp, KVResult
-from chaoslab.sim.simulation import ClientCall, Simulation, derive_rng
+from chaoslab.seeds import derive_rng
+from chaoslab.sim.simulation import ClientCall, Simulation
 
 DEFAULT_MIX: Mapping[str, float] = {"get": 4, "put": 3, "append": 1, "cas": 1.5, "delete": 0.5}
 _OPS = {"get": KVOp.GET, "put": KVOp.PUT, "append": KVOp.APPEND, "cas": KVOp.CAS, "delete": KVOp.DELETE}

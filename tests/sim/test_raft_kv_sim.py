@@ -128,7 +128,7 @@ class TestBursts:
 
     def test_bursts_do_share_entries(self) -> None:
         """The burst profile really puts several writes in one entry (or it would test nothing new)."""
-        result = burst_run(1)
+        result = burst_run(0)
         machine = state_machine_of(result.sim._invariants)
         assert machine is not None
         sizes = [len(decode_commands(data)) for _, kind, data in machine.applied.values() if kind == EntryKind.NORMAL]

@@ -318,7 +318,7 @@ class TestDeterminism:
         assert self.run(5) != self.run(6)
 
     def test_derived_rngs_are_independent_of_hash_seed(self) -> None:
-        """derive_rng uses string seeding (SHA-512), so runs repeat across processes."""
+        """derive_rng hashes its labels with blake2b, never hash(), so runs repeat across processes."""
         code = "from chaoslab.sim import derive_rng; print(derive_rng(7, 'node', 'n1', 0).random())"
         outs = {
             subprocess.run(
