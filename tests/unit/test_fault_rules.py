@@ -192,6 +192,18 @@ class TestFate:
         assert f.dropped and f.blackholed and f.delays == ()
         assert not t.fate("n2", "n1", 1.0).dropped
 
+    def test_cut_asks_without_counting(self) -> None:
+        """cut() tells whether a live blackhole rule covers a link, and counts nothing."""
+        t = FaultTable()
+        assert not t.cut("n1", "n2", 0.0)
+        t.add(drop_rule(1.0), 0)
+        assert not t.cut("n1", "n2", 0.0)
+        t.add(blackhole_rule("n1", "n2", expires_at=5.0), 0)
+        assert t.cut("n1", "n2", 1.0) and not t.cut("n2", "n1", 1.0) and not t.cut("n1", "n2", 5.0)
+        assert t.counters("n1", "n2", 1.0).sent == 0
+        t.heal()
+        assert not t.cut("n1", "n2", 1.0)
+
     def test_drop_rate(self) -> None:
         """drop 30% drops about 30% of 10,000 messages."""
         t = FaultTable(seed=1)
