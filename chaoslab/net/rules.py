@@ -285,12 +285,13 @@ class LinkCounters:
 def _delay(rule: LinkRule, rng: random.Random) -> float:
     """One draw of ``rule``'s delay ± jitter, in seconds (never below zero)."""
     ms = rule.delay_ms
-    if rule.jitter_ms:
+    jitter = rule.jitter_ms
+    if jitter:
         if rule.jitter_dist == "normal":
-            ms += rng.gauss(0.0, rule.jitter_ms)
+            ms += rng.gauss(0.0, jitter)
         else:
-            ms += rng.uniform(-rule.jitter_ms, rule.jitter_ms)
-    return max(0.0, ms) / 1e3
+            ms += -jitter + (jitter + jitter) * rng.random()  # rng.uniform(-jitter, jitter), inlined
+    return ms / 1e3 if ms > 0.0 else 0.0
 
 
 class _RateMeter:
@@ -541,23 +542,25 @@ class FaultTable:
         held = [False]
         delayed = reordered = False
         duplicated = 0
+        rngs = link.rngs
         for rule in rules:
             if 0.0 < rule.expires_at <= now:  # expired, not yet removed
                 continue
             if rule.blackhole:
                 link.dropped += 1
                 return _BLACKHOLED
-            rng = link.rngs.get(rule.id)
+            rng = rngs.get(rule.id)
             if rng is None:
-                rng = link.rngs[rule.id] = self._rng(rule, src, dst)
+                rng = rngs[rule.id] = self._rng(rule, src, dst)
             if rule.drop and rng.random() < rule.drop:
                 link.dropped += 1
                 return _DROPPED
             if rule.delay_ms or rule.jitter_ms:
                 for i in range(len(copies)):
                     extra = _delay(rule, rng)
-                    copies[i] += extra
-                    delayed = delayed or extra > 0
+                    if extra > 0.0:
+                        copies[i] += extra
+                        delayed = True
             if rule.duplicate and rng.random() < rule.duplicate:
                 copies.append(copies[0])
                 held.append(held[0])

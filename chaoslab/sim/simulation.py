@@ -132,6 +132,7 @@ class Simulation:
         # Every message's fate: the base network and the cuts, as rules of one FaultTable
         # seeded like the proxy's (same seed, same rule, same link: same fates).
         self.links = Links(self.node_ids, seed, self.network)
+        self._fate, self._cut = self.links.table.fate, self.links.table.cut  # per message: no extra call
         self.trace_messages = trace_messages
         # Client requests reaching a node within this many seconds go to its core as one
         # burst (request_many), as the runtime hands over each KVBatch; 0: one at a time.
@@ -196,7 +197,7 @@ class Simulation:
             core = self.nodes.get(dst)
             if core is None or self._incarnation[dst] != incarnation:
                 self.messages_lost += 1  # the receiver crashed while it was in flight
-            elif self.links.is_blocked(src, dst, self.now):
+            elif self._cut(src, dst, self.now):
                 self.messages_lost += 1  # a partition came up while it was in flight
                 if self.trace_messages:
                     self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [partitioned]")
@@ -299,7 +300,7 @@ class Simulation:
     def _client_link(self, src: str, dst: str) -> list[float]:
         """Arrival times for one client message: none if lost, two if duplicated."""
         now = self.now
-        return [now + delay for delay in self.links.fate(src, dst, now).delays]
+        return [now + delay for delay in self._fate(src, dst, now).delays]
 
     # ------------------------------------------------------------------ faults
 
@@ -416,7 +417,7 @@ class Simulation:
             raise ValueError(f"{src} sent {type(message).__name__} to {dst!r}, which is not a peer")
         self.messages_sent += 1
         now = self.now
-        fate = self.links.fate(src, dst, now)
+        fate = self._fate(src, dst, now)
         if not fate.delays:
             self.messages_lost += 1
             if self.trace_messages:
