@@ -49,10 +49,15 @@ def _global(
     State.home = home
 
 
-def _cluster(name: Optional[str], stale_ok: bool = False):
+def find_cluster(name: Optional[str], stale_ok: bool = False) -> Any:
+    """The cluster a command means (``--name``, or the only one running), under ``--home``.
+    Commands that algorithms add (``AlgorithmSpec.cli``) find their cluster with it too."""
     from chaoslab.lab.cluster import Cluster
 
     return Cluster.find(name, State.home, stale_ok=stale_ok)
+
+
+_cluster = find_cluster
 
 
 # -- lifecycle -----------------------------------------------------------------
@@ -495,6 +500,34 @@ def dashboard(
     raise typer.Exit(_run_dashboard(_cluster(name), refresh, once, as_json))
 
 
+def _add_algorithm_commands() -> None:
+    """Each algorithm's own commands (``AlgorithmSpec.cli``) join the app. A plug-in that
+    cannot be loaded costs its commands, never the rest of the CLI."""
+    from chaoslab.algorithms.registry import get_algorithm, load_ref
+
+    for name in available():
+        try:
+            ref = get_algorithm(name).cli
+            if ref:
+                app.add_typer(load_ref(ref))
+        except Exception:  # noqa: BLE001 - e.g. an installed plug-in broken by an upgrade
+            continue
+
+
+
+def _builtin_command(argv: list[str]) -> bool:
+    """Does ``argv`` run one of chaoslab's own commands? Then the algorithms' commands (which
+    cost loading every spec, ~0.1 s) need not be added; for help and for their names they are."""
+    words = iter(argv)
+    for word in words:
+        if word == "--home":
+            next(words, None)
+        elif not word.startswith("-"):
+            own = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+            return word in own | {g.name for g in app.registered_groups}
+    return False
+
+
 def _error(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
 
@@ -505,6 +538,8 @@ def main() -> None:
     except ImportError:  # pragma: no cover
         from click.exceptions import ClickException
 
+    if not _builtin_command(sys.argv[1:]):
+        _add_algorithm_commands()
     try:
         code = app(standalone_mode=False)
     except LabError as exc:

@@ -80,6 +80,13 @@ class Algorithm(Protocol):
         burst of client requests: one output for all, not one each)."""
         ...
 
+    def command(self, request_id: int, name: str, args: dict[str, Any], now: float) -> Output:
+        """An operator's request to this node (e.g. "start an agreement"), from the lab's
+        control path, not the network (only algorithms that take commands have this). The
+        JSON-able result comes back in ``Output.replies`` under ``request_id``, now or from a
+        later input; an unknown ``name`` or bad ``args`` raises ``ValueError`` saying why."""
+        ...
+
     def next_deadline(self) -> float:
         """The earliest time at which :meth:`tick` has something to do."""
         ...

@@ -122,6 +122,9 @@ class AlgorithmSpec:
     status_columns: tuple[StatusColumn, ...] = ()
     #: ``"module:attr"`` of ``panel(snapshot, *, width) -> rich renderable`` for the dashboard
     panel: str | None = None
+    #: ``"module:attr"`` of a ``typer.Typer`` whose commands join ``chaoslab``'s own (an
+    #: algorithm's verbs, e.g. Byzantine agreement's ``order``); each checks it got its cluster
+    cli: str | None = None
     #: the key of the algorithm's detail in a node's status dict (default: ``name``)
     detail_key: str = ""
     #: what a node's ``term`` counts, in words for people ("term", "epoch", "round")

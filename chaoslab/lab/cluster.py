@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,9 +46,9 @@ from chaoslab.net.rules import (
     reorder_rule,
 )
 from chaoslab.process.rundir import RunDir, pid_alive
-from chaoslab.process.spec import ClusterSpec
+from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
-from chaoslab.v1 import control_pb2, control_pb2_grpc
+from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
 from chaoslab.wire.plain import to_plain
 from chaoslab.wire.status import cluster_to_dict, node_statuses
 
@@ -241,6 +241,27 @@ class Cluster:
     @property
     def node_ids(self) -> list[str]:
         return ClusterSpec.load(self.run.spec).node_ids
+
+    def command(self, node: str, name: str, args: Mapping[str, Any] | None = None, timeout: float = 5.0) -> Any:
+        """Send the operator command ``name`` to ``node``'s core (an algorithm's own verb, such as
+        starting an agreement) and return its JSON result, once the node made its effects durable.
+        ``LabError`` for an unknown node, a node not answering, or a command the core refuses."""
+        known = self.node_ids
+        if node not in known:
+            raise LabError(f"unknown node {node!r} (nodes: {', '.join(known)})")
+        address = ClusterSpec.load(self.run.cluster).address(node)
+        request = node_pb2.CommandRequest(name=name, args_json=json.dumps(dict(args or {})), timeout_s=timeout)
+        with grpc.insecure_channel(f"{HOST}:{address.port}") as channel:
+            try:
+                reply = node_pb2_grpc.NodeStub(channel).Command(request, timeout=timeout + 1.0)
+            except grpc.RpcError as exc:
+                code = exc.code()
+                if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):
+                    raise LabError(f"{node}: {exc.details()}") from None
+                if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise LabError(f"{node} did not answer {name!r} ({exc.details() or code.name.lower()})") from None
+                raise
+        return json.loads(reply.result_json)
 
     @cached_property
     def algorithm(self) -> AlgorithmSpec:

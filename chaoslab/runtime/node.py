@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import logging
 import os
 import sys
@@ -163,6 +164,34 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
             return f"{HOST}:{self.spec.address(node_id).port}"
         except KeyError:
             return ""
+
+    async def Command(self, request: node_pb2.CommandRequest, context: grpc.aio.ServicerContext) -> node_pb2.CommandReply:
+        """An operator's command to the core; answered once its effects are durable."""
+        command = getattr(self.core, "command", None)
+        if command is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{self.algorithm.name} nodes take no commands")
+        try:
+            args = json.loads(request.args_json or "{}")
+        except json.JSONDecodeError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"arguments are not JSON: {exc}")
+        if not isinstance(args, dict):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "arguments must be a JSON object")
+        request_id = next(self._request_ids)
+        done: asyncio.Future[Any] = self.loop.create_future()
+        self._waiting[request_id] = lambda _, result: done.done() or done.set_result(result)
+        try:
+            out = command(request_id, request.name, args, self.loop.time())
+        except ValueError as exc:
+            self._waiting.pop(request_id, None)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        self._handle(out)
+        timeout = request.timeout_s if request.timeout_s > 0 else 5.0
+        try:
+            result = await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            self._waiting.pop(request_id, None)
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"{request.name}: no result within {timeout:g}s")
+        return node_pb2.CommandReply(result_json=json.dumps(result))
 
     async def Status(self, request: node_pb2.StatusRequest, context: grpc.aio.ServicerContext) -> node_pb2.NodeStatus:
         now = self.loop.time()

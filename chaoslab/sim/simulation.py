@@ -87,6 +87,7 @@ class ClientCall:
     command: Any
     sent_at: float
     on_reply: Callable[[Simulation, ClientCall], None] | None = None
+    control: bool = False  # an operator command: its reply does not cross the network
     result: Any = None
     replied_at: float | None = None
 
@@ -297,6 +298,29 @@ class Simulation:
             self.trace.append(f"{self.now:10.6f} client -> {node} #{call.id} {command!r}")
         return call
 
+    def command(
+        self, node: str, name: str, args: Mapping[str, Any] | None = None,
+        on_reply: Callable[[Simulation, ClientCall], None] | None = None,
+    ) -> ClientCall:
+        """An operator's command to ``node``'s core (``Algorithm.command``), taken now. Like the
+        lab's control path it does not cross the faulty network, and its reply is not lost;
+        ``ValueError`` if the node is down or the core refuses the command."""
+        self.links.check(node)
+        core = self.nodes.get(node)
+        if core is None:
+            raise ValueError(f"{node} is down")
+        self._call_ids += 1
+        call = ClientCall(self._call_ids, node, (name, dict(args or {})), self.now, on_reply, control=True)
+        self._calls[call.id] = call
+        try:
+            out = core.command(call.id, name, dict(args or {}), self.now)  # type: ignore[attr-defined]
+        except BaseException:
+            del self._calls[call.id]
+            raise
+        self._apply(node, out)
+        self._check_invariants()
+        return call
+
     def _client_link(self, src: str, dst: str) -> list[float]:
         """Arrival times for one client message: none if lost, two if duplicated."""
         now = self.now
@@ -402,7 +426,7 @@ class Simulation:
             call = self._calls.pop(request_id, None)
             if call is None:
                 continue  # a second reply to a duplicated request
-            for arrival in self._client_link(node, CLIENT):
+            for arrival in [self.now] if call.control else self._client_link(node, CLIENT):
                 self._push(arrival, _REPLY, call, result)
             if self.trace_messages:
                 self.trace.append(f"{self.now:10.6f} {node:<5} -> client #{request_id} {result!r}")

@@ -147,3 +147,19 @@ class ByzantineStatus(_message.Message):
     received: _containers.RepeatedCompositeFieldContainer[ByzantineReceived]
     decision: str
     def __init__(self, mode: _Optional[str] = ..., faults: _Optional[int] = ..., commander: _Optional[str] = ..., traitor: _Optional[bool] = ..., order: _Optional[str] = ..., received: _Optional[_Iterable[_Union[ByzantineReceived, _Mapping]]] = ..., decision: _Optional[str] = ...) -> None: ...
+
+class CommandRequest(_message.Message):
+    __slots__ = ("name", "args_json", "timeout_s")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    args_json: str
+    timeout_s: float
+    def __init__(self, name: _Optional[str] = ..., args_json: _Optional[str] = ..., timeout_s: _Optional[float] = ...) -> None: ...
+
+class CommandReply(_message.Message):
+    __slots__ = ("result_json",)
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    result_json: str
+    def __init__(self, result_json: _Optional[str] = ...) -> None: ...

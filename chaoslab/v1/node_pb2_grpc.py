@@ -39,6 +39,11 @@ class NodeStub:
                 request_serializer=chaoslab_dot_v1_dot_node__pb2.StatusRequest.SerializeToString,
                 response_deserializer=chaoslab_dot_v1_dot_node__pb2.NodeStatus.FromString,
                 _registered_method=True)
+        self.Command = channel.unary_unary(
+                '/chaoslab.v1.Node/Command',
+                request_serializer=chaoslab_dot_v1_dot_node__pb2.CommandRequest.SerializeToString,
+                response_deserializer=chaoslab_dot_v1_dot_node__pb2.CommandReply.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -50,6 +55,14 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Command(self, request, context):
+        """UNIMPLEMENTED: the algorithm takes no commands; INVALID_ARGUMENT: the core refused
+        the name or arguments (the message says why); DEADLINE_EXCEEDED: no result in time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +70,11 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=chaoslab_dot_v1_dot_node__pb2.StatusRequest.FromString,
                     response_serializer=chaoslab_dot_v1_dot_node__pb2.NodeStatus.SerializeToString,
+            ),
+            'Command': grpc.unary_unary_rpc_method_handler(
+                    servicer.Command,
+                    request_deserializer=chaoslab_dot_v1_dot_node__pb2.CommandRequest.FromString,
+                    response_serializer=chaoslab_dot_v1_dot_node__pb2.CommandReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +104,33 @@ class Node:
             '/chaoslab.v1.Node/Status',
             chaoslab_dot_v1_dot_node__pb2.StatusRequest.SerializeToString,
             chaoslab_dot_v1_dot_node__pb2.NodeStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Command(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chaoslab.v1.Node/Command',
+            chaoslab_dot_v1_dot_node__pb2.CommandRequest.SerializeToString,
+            chaoslab_dot_v1_dot_node__pb2.CommandReply.FromString,
             options,
             channel_credentials,
             insecure,

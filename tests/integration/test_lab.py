@@ -6,6 +6,9 @@ import os
 import signal
 
 
+import pytest
+
+from chaoslab.errors import LabError
 from chaoslab.lab.cluster import Cluster
 from chaoslab.testing import processes_of, wait_until_gone
 
@@ -26,6 +29,8 @@ class TestUpDown:
             what="all nodes following one leader",
         )
         assert [lid for lid, _ in leaders(c)] == [leader]
+        with pytest.raises(LabError, match="n1: raft nodes take no commands"):
+            c.command("n1", "order")  # Node.Command is there for algorithms that take commands
 
     def test_down_stops_everything_and_removes_run_dir(self, chaoslab_clusters):
         """After `down` no process of the cluster is alive and its run directory is gone."""

@@ -71,6 +71,12 @@ class TestEchoCluster:
         assert frame.returncode == 0, frame.stderr
         assert "echo" in frame.stdout and "hears" in frame.stdout
 
+        ping = run(home, "ping", "n2")  # the plug-in's own command, through Node.Command
+        assert ping.returncode == 0, ping.stderr
+        assert ping.stdout.startswith("n2 pinged 2 peers (round ")
+        refused = run(home, "ping", "n9")
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "unknown node 'n9'" in refused.stderr
+
         crash = run(home, "crash", "leader")
         assert crash.returncode == 0, crash.stderr
         assert "n1" in crash.stdout

@@ -58,6 +58,20 @@ class TestEchoInTheSimulator:
         result = run_scenario("echo", seed=seed, nodes=4, duration=4.0, nemesis=True, settle=3.0)
         assert result.ok, result.summary()
 
+    def test_operator_command_reaches_the_core_and_replies(self) -> None:
+        """Simulation.command hands the core a command off the faulty network; refusals are ValueErrors."""
+        sim = checked(Simulation("echo", 3, seed=2))
+        sim.run_for(0.2)
+        before = sim.nodes["n2"].seq
+        call = sim.command("n2", "ping")
+        sim.run_for(0.01)
+        assert call.done and call.result == {"node": "n2", "seq": before + 1, "peers": 2}
+        with pytest.raises(ValueError, match="unknown command 'pong'"):
+            sim.command("n2", "pong")
+        sim.crash("n3")
+        with pytest.raises(ValueError, match="n3 is down"):
+            sim.command("n3", "ping")
+
     def test_a_node_that_forgets_its_boots_is_caught(self) -> None:
         """Planted bug: a core that ignores its durable state restarts at boot 1; the invariant fails."""
         from echo.core import EchoNode

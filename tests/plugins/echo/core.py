@@ -71,6 +71,14 @@ class EchoNode:
         self._follow(now, out)
         return out
 
+    def command(self, request_id: int, name: str, args: dict[str, Any], now: float) -> Output:
+        """``ping``: ping every peer now (an operator's nudge); the result says which round."""
+        if name != "ping":
+            raise ValueError(f"unknown command {name!r} (echo takes: ping)")
+        out = self.tick(max(now, self.next_ping))
+        out.reply(request_id, {"node": self.node_id, "seq": self.seq, "peers": len(self.peers)})
+        return out
+
     def next_deadline(self) -> float:
         # Wake at the next ping, and when the first peer would time out.
         return min([self.next_ping, *self.expires.values()])

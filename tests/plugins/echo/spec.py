@@ -49,5 +49,6 @@ SPEC = AlgorithmSpec(
     term_field="boot",
     status_columns=(StatusColumn("pings", "echo.pings"), StatusColumn("alive", "echo.alive")),
     panel="echo.adapters.panel:echo_panel",
+    cli="echo.adapters.cli:app",
     sim=SimHooks(invariants=lambda: [BootsNeverGoBack()], converged=_agreed),
 )
