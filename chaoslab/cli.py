@@ -63,8 +63,28 @@ _cluster = find_cluster
 # -- lifecycle -----------------------------------------------------------------
 
 
-@app.command()
+def algorithm_options(words: list[str]) -> list[str]:
+    """``up``'s options beyond its own, as ``--set`` overrides of the algorithm's section:
+    ``--traitors 2 --traitor-ids n3,n5`` means ``--set traitors=2 --set traitor_ids=n3,n5``
+    (the algorithm's ``check_config`` refuses keys it does not know)."""
+    overrides, rest = [], list(words)
+    while rest:
+        word = rest.pop(0)
+        if not word.startswith("--") or len(word) < 3:
+            raise LabError(f"unexpected argument {word!r} (options look like --key value)")
+        key, sep, value = word[2:].partition("=")
+        if not sep:
+            if not rest or rest[0].startswith("--"):
+                value = "true"  # a bare flag
+            else:
+                value = rest.pop(0)
+        overrides.append(f"{key.replace('-', '_')}={value}")
+    return overrides
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def up(
+    ctx: typer.Context,
     algorithm: Annotated[str, typer.Argument(help=f"Algorithm to run: {', '.join(available())}, or a package.module:SPEC reference.")],
     nodes: Annotated[Optional[int], typer.Option("--nodes", "-N", help="Number of nodes (1-64).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="Cluster name (default: the algorithm).")] = None,
@@ -75,13 +95,17 @@ def up(
     timeout: Annotated[str, typer.Option("--timeout", help="How long to wait for the cluster to be ready.")] = "30s",
     watch: Annotated[bool, typer.Option("--watch", help="Open the dashboard once the cluster is up.")] = False,
 ) -> None:
-    """Start a cluster of real node processes; return once it serves and its algorithm is ready (e.g. a leader is elected)."""
+    """Start a cluster of real node processes; return once it serves and its algorithm is ready (e.g. a leader is elected).
+
+    Options the algorithm defines go after it, as --KEY VALUE: `up byzantine --traitors 2`
+    is `up byzantine --set traitors=2`.
+    """
     from chaoslab.lab.cluster import Cluster
 
     started = time.monotonic()
     cluster = Cluster.up(
         algorithm, nodes=nodes, name=name, seed=seed, home=State.home, definition=config,
-        overrides=set_ or [], base_port=base_port, timeout=_value(_parse_for, timeout),
+        overrides=[*(set_ or []), *algorithm_options(ctx.args)], base_port=base_port, timeout=_value(_parse_for, timeout),
     )
     elapsed = time.monotonic() - started
     status = cluster.status()

@@ -105,6 +105,10 @@ class AlgorithmSpec:
     roles: Mapping[str, RoleKind]
     #: validates a config section (clusters/<name>.toml plus --set overrides); raises ValueError
     check_config: Callable[[Mapping[str, Any]], None] = lambda config: None
+    #: (config, node ids, seeded rng) -> config: choices all nodes must share, made once from the
+    #: cluster seed before any node starts (e.g. which nodes are traitors), and checks that need
+    #: the node ids; raises ValueError. The lab and the simulator both call it.
+    resolve_config: Callable[[Mapping[str, Any], list[str], random.Random], dict[str, Any]] | None = None
     #: the fewest nodes that make sense (``up`` refuses fewer with one line)
     min_nodes: int = 1
     #: given every reachable node's status dict, is the cluster ready for users?

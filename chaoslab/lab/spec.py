@@ -14,7 +14,8 @@ from typing import Any
 
 from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
-from chaoslab.process.spec import ClusterSpec
+from chaoslab.process.spec import ClusterSpec, node_ids
+from chaoslab.seeds import derive_rng
 
 # ClusterSpec is what build_spec returns, so callers of the lab may take it from here.
 __all__ = ["MAX_NODES", "ClusterSpec", "build_spec", "default_definition_path", "load_definition", "parse_override"]
@@ -87,9 +88,14 @@ def build_spec(
         raise LabError(f"--nodes must be between {algo.min_nodes} and {MAX_NODES} for {section}, got {n}")
     if base_port and not 1024 <= base_port <= 65535 - 2 * n:
         raise LabError(f"--base-port must leave room for {2 * n} ports between 1024 and 65535")
+    chosen_seed = seed if seed is not None else int(doc.get("seed", random.randrange(1, 2**31)))
     config = doc.get(section, {})
     try:
         algo.check_config(config)
+        if algo.resolve_config is not None:
+            # Choices every node must agree on (e.g. which nodes are traitors) are made once,
+            # here, from the cluster seed, and written down for all of them.
+            config = algo.resolve_config(config, node_ids(n), derive_rng(chosen_seed, "config"))
     except ValueError as exc:
         raise LabError(f"{section} config: {exc}") from None
     cluster_name = name or section
@@ -99,7 +105,7 @@ def build_spec(
         name=cluster_name,
         algorithm=algorithm,
         nodes=n,
-        seed=seed if seed is not None else int(doc.get("seed", random.randrange(1, 2**31))),
+        seed=chosen_seed,
         config=config,
         base_port=base_port,
     )

@@ -16,6 +16,11 @@ from typing import Any
 HOST = "127.0.0.1"  # every node and the proxy bind here only
 
 
+def node_ids(count: int) -> list[str]:
+    """The ids of a cluster of ``count`` nodes: ``n1`` .. ``nN`` (the simulator's too)."""
+    return [f"n{i}" for i in range(1, count + 1)]
+
+
 @dataclass
 class NodeAddress:
     id: str
@@ -35,7 +40,7 @@ class ClusterSpec:
 
     @property
     def node_ids(self) -> list[str]:
-        return [f"n{i}" for i in range(1, self.nodes + 1)]
+        return node_ids(self.nodes)
 
     def address(self, node_id: str) -> NodeAddress:
         for a in self.addresses:

@@ -129,6 +129,8 @@ class Simulation:
         self.seed = seed
         self.config: dict[str, Any] = dict(config or {})
         self.spec.check_config(self.config)
+        if self.spec.resolve_config is not None:  # as the lab does at `up`, from the same seed
+            self.config = dict(self.spec.resolve_config(self.config, list(self.node_ids), derive_rng(seed, "config")))
         self.network = network or NetworkConfig()
         # Every message's fate: the base network and the cuts, as rules of one FaultTable
         # seeded like the proxy's (same seed, same rule, same link: same fates).
