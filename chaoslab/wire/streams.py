@@ -116,7 +116,14 @@ class OutboundStream:
             while self._queue and not call.done():
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
                 async with self._writing:
-                    await call.write(peer_pb2.EnvelopeBatch(envelopes=batch))
+                    try:
+                        await call.write(peer_pb2.EnvelopeBatch(envelopes=batch))
+                    except BaseException:
+                        # The call broke with the batch in hand: it may or may not have left, and
+                        # resending could deliver it twice, so it is lost, and counted as lost.
+                        for env in batch:
+                            self._drop(env)
+                        raise
                 self._sent(batch)
 
     async def _run(self) -> None:

@@ -154,8 +154,8 @@ class TestInterrupt:
         while not (home / "raft" / "supervisor.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
-        assert proc.returncode != 0
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode != 0, (out, err)
         assert wait_until_gone(home, timeout=3) == []
         assert not (home / "raft").exists()
 

@@ -146,10 +146,14 @@ class TestLossyNetwork:
         c.clear()
         c.partition("n1", "n2", "n3")  # stop traffic so the counters settle
 
-        def balanced() -> bool:
-            return all(l.sent + l.duplicated == l.delivered + l.dropped for l in c.faults().links)
+        def unbalanced() -> list[str]:
+            return [f"{l.src}->{l.dst} sent {l.sent} dup {l.duplicated} delivered {l.delivered} dropped {l.dropped}"
+                    for l in c.faults().links if l.sent + l.duplicated != l.delivered + l.dropped]
 
-        wait_until(balanced, timeout=5, what="nothing in flight")
+        try:
+            wait_until(lambda: not unbalanced(), timeout=5, what="nothing in flight")
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}: {unbalanced()}") from None
         for link in c.faults().links:
             assert link.sent + link.duplicated == link.delivered + link.dropped, link
 
