@@ -148,7 +148,10 @@ class TestInterrupt:
         import time
 
         env = {**os.environ, "CHAOSLAB_HOME": str(home)}
-        proc = subprocess.Popen([sys.executable, "-m", "chaoslab", "up", "raft", "--nodes", "3"], env=env,
+        # Elections so slow that `up` is surely still waiting for a leader when Ctrl-C comes,
+        # however long the supervisor took to write its pid on a loaded machine.
+        proc = subprocess.Popen([sys.executable, "-m", "chaoslab", "up", "raft", "--nodes", "3",
+                                 "--set", "raft.election_timeout_ms=[20000, 30000]"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while not (home / "raft" / "supervisor.pid").exists() and time.monotonic() < deadline:
