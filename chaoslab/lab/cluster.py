@@ -54,6 +54,8 @@ from chaoslab.wire.status import cluster_to_dict, node_statuses
 
 UP_TIMEOUT = 30.0
 DOWN_TIMEOUT = 10.0
+# How a child reports that its port was taken (chaoslab.wire.streams.bind_all).
+PORT_TAKEN = " is in use"
 _USER_ERRORS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
 
 #: The JSON shape of ``status --json`` and of dashboard snapshots (:func:`chaoslab.wire.status.cluster_to_dict`).
@@ -159,25 +161,35 @@ class Cluster:
                 f"cluster {spec.name!r} left a stale run directory {run.path} (its supervisor is gone); "
                 f"`chaoslab down --name {spec.name}` cleans it up"
             )
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        run.path.mkdir(mode=0o700)
-        spec.save(run.spec)
-        with open(run.supervisor_log, "ab") as logf:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "chaoslab.lab.supervisor", str(run.path)],
-                stdin=subprocess.DEVNULL,
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # detached: survives the terminal `up` ran in
-                close_fds=True,
-            )
-        cluster = cls(run)
-        try:
-            cluster._wait_ready(proc, timeout)
-        except BaseException:
-            cluster._abandon(proc)
-            raise
-        return cluster
+        # Free ports are picked by binding port 0 and letting go; another process can take one
+        # before our node binds it. Picking afresh is safe then; a port the user chose is not.
+        attempts = 3 if spec.base_port == 0 else 1
+        for attempt in range(1, attempts + 1):
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            run.path.mkdir(mode=0o700)
+            spec.save(run.spec)
+            with open(run.supervisor_log, "ab") as logf:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "chaoslab.lab.supervisor", str(run.path)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=logf,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # detached: survives the terminal `up` ran in
+                    close_fds=True,
+                )
+            cluster = cls(run)
+            try:
+                cluster._wait_ready(proc, timeout)
+            except LabError as exc:
+                cluster._abandon(proc)
+                if attempt < attempts and str(exc).endswith(PORT_TAKEN):
+                    continue
+                raise
+            except BaseException:
+                cluster._abandon(proc)
+                raise
+            return cluster
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
         algo = self.algorithm

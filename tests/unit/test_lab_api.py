@@ -239,3 +239,43 @@ class TestPolling:
         import chaoslab.testing
 
         assert chaoslab.testing.wait_until is wait_until and chaoslab.testing.holds_for is holds_for
+
+
+class TestPortTakenRetry:
+    """`up` with free ports picks again when another process took one before a node bound it."""
+
+    @pytest.fixture
+    def attempts(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        import chaoslab.lab.cluster as cluster_module
+
+        seen: list[int] = []
+
+        class NoSupervisor:
+            def poll(self) -> int:
+                return 0
+
+            def wait(self) -> int:
+                return 0
+
+        def fake_wait_ready(self: Cluster, proc: object, timeout: float) -> None:
+            seen.append(len(seen) + 1)
+            if len(seen) == 1:
+                raise LabError(f"cluster {self.name!r} failed to start: n2: 127.0.0.1:40001 is in use")
+
+        monkeypatch.setattr(cluster_module.subprocess, "Popen", lambda *a, **k: NoSupervisor())
+        monkeypatch.setattr(Cluster, "_wait_ready", fake_wait_ready)
+        monkeypatch.setattr(Cluster, "_reap_children", lambda self: None)
+        return seen
+
+    def test_free_ports_are_picked_again(self, tmp_path: Path, attempts: list[int]) -> None:
+        """A port taken under our feet costs one more start, not a failed `up`."""
+        spec = ClusterSpec(name="raft", algorithm="raft", nodes=3, seed=1)
+        cluster = Cluster.start(spec, tmp_path, timeout=1.0)
+        assert attempts == [1, 2] and cluster.run.spec.exists()
+
+    def test_a_port_the_user_chose_is_not_retried(self, tmp_path: Path, attempts: list[int]) -> None:
+        """With --base-port the user's port is busy, and picking others would disobey them."""
+        spec = ClusterSpec(name="raft", algorithm="raft", nodes=3, seed=1, base_port=40000)
+        with pytest.raises(LabError, match="is in use"):
+            Cluster.start(spec, tmp_path, timeout=1.0)
+        assert attempts == [1] and not (tmp_path / "raft").exists()
