@@ -29,6 +29,7 @@ ENTRY_POINT_GROUP = "chaoslab.algorithms"
 #: chaoslab's own algorithms: name -> reference of its spec
 BUILTIN: dict[str, str] = {
     "raft": "chaoslab.algorithms.raft.spec:SPEC",
+    "bully": "chaoslab.algorithms.bully.spec:SPEC",
 }
 ALGORITHMS: tuple[str, ...] = tuple(BUILTIN)
 #: what the simulator, the pytest plug-in and examples run when no algorithm is named

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63haoslab/v1/node.proto\x12\x0b\x63haoslab.v1\"!\n\rStatusRequest\x12\x10\n\x08log_tail\x18\x01 \x01(\r\"\xf5\x02\n\nNodeStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x0e\n\x06leader\x18\x05 \x01(\t\x12\x0b\n\x03pid\x18\x06 \x01(\r\x12\x10\n\x08uptime_s\x18\x07 \x01(\x01\x12\x14\n\x0clast_heard_s\x18\x08 \x01(\x01\x12\x13\n\x0bmessages_in\x18\t \x01(\x04\x12\x14\n\x0cmessages_out\x18\n \x01(\x04\x12\'\n\x04raft\x18\x14 \x01(\x0b\x32\x17.chaoslab.v1.RaftStatusH\x00\x12)\n\x05\x62ully\x18\x15 \x01(\x0b\x32\x18.chaoslab.v1.BullyStatusH\x00\x12\x31\n\tbyzantine\x18\x16 \x01(\x0b\x32\x1c.chaoslab.v1.ByzantineStatusH\x00\x12+\n\x06plugin\x18\x1d \x01(\x0b\x32\x19.chaoslab.v1.PluginStatusH\x00\x42\x08\n\x06\x64\x65tail\")\n\x0cPluginStatus\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\t\"i\n\x0fLogEntrySummary\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\x12+\n\x04kind\x18\x03 \x01(\x0e\x32\x1d.chaoslab.v1.EntryKindSummary\x12\x0c\n\x04text\x18\x04 \x01(\t\"o\n\x10\x46ollowerProgress\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x13\n\x0bmatch_index\x18\x02 \x01(\x04\x12\x12\n\nnext_index\x18\x03 \x01(\x04\x12\x15\n\rrecent_active\x18\x04 \x01(\x08\x12\r\n\x05state\x18\x05 \x01(\t\"\xff\x01\n\nRaftStatus\x12\x11\n\tvoted_for\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommit_index\x18\x02 \x01(\x04\x12\x15\n\rapplied_index\x18\x03 \x01(\x04\x12\x12\n\nlast_index\x18\x04 \x01(\x04\x12\x16\n\x0esnapshot_index\x18\x05 \x01(\x04\x12\x15\n\rsnapshot_term\x18\x06 \x01(\x04\x12.\n\x08log_tail\x18\x07 \x03(\x0b\x32\x1c.chaoslab.v1.LogEntrySummary\x12/\n\x08progress\x18\x08 \x03(\x0b\x32\x1d.chaoslab.v1.FollowerProgress\x12\r\n\x05votes\x18\t \x01(\r\"a\n\x0b\x42ullyStatus\x12\x13\n\x0b\x63oordinator\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\r\x12\x10\n\x08\x65lecting\x18\x03 \x01(\x08\x12\x19\n\x11\x65lections_started\x18\x04 \x01(\r\"0\n\x11\x42yzantineReceived\x12\x0c\n\x04path\x18\x01 \x03(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xa6\x01\n\x0f\x42yzantineStatus\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x0e\n\x06\x66\x61ults\x18\x02 \x01(\r\x12\x11\n\tcommander\x18\x03 \x01(\t\x12\x0f\n\x07traitor\x18\x04 \x01(\x08\x12\r\n\x05order\x18\x05 \x01(\t\x12\x30\n\x08received\x18\x06 \x03(\x0b\x32\x1e.chaoslab.v1.ByzantineReceived\x12\x10\n\x08\x64\x65\x63ision\x18\x07 \x01(\t\"D\n\x0e\x43ommandRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\targs_json\x18\x02 \x01(\t\x12\x11\n\ttimeout_s\x18\x03 \x01(\x01\"#\n\x0c\x43ommandReply\x12\x13\n\x0bresult_json\x18\x01 \x01(\t*m\n\x10\x45ntryKindSummary\x12\x1d\n\x19\x45NTRY_KIND_SUMMARY_NORMAL\x10\x00\x12\x1b\n\x17\x45NTRY_KIND_SUMMARY_NOOP\x10\x01\x12\x1d\n\x19\x45NTRY_KIND_SUMMARY_CONFIG\x10\x02\x32\x88\x01\n\x04Node\x12=\n\x06Status\x12\x1a.chaoslab.v1.StatusRequest\x1a\x17.chaoslab.v1.NodeStatus\x12\x41\n\x07\x43ommand\x12\x1b.chaoslab.v1.CommandRequest\x1a\x19.chaoslab.v1.CommandReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63haoslab/v1/node.proto\x12\x0b\x63haoslab.v1\"!\n\rStatusRequest\x12\x10\n\x08log_tail\x18\x01 \x01(\r\"\xf5\x02\n\nNodeStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x0e\n\x06leader\x18\x05 \x01(\t\x12\x0b\n\x03pid\x18\x06 \x01(\r\x12\x10\n\x08uptime_s\x18\x07 \x01(\x01\x12\x14\n\x0clast_heard_s\x18\x08 \x01(\x01\x12\x13\n\x0bmessages_in\x18\t \x01(\x04\x12\x14\n\x0cmessages_out\x18\n \x01(\x04\x12\'\n\x04raft\x18\x14 \x01(\x0b\x32\x17.chaoslab.v1.RaftStatusH\x00\x12)\n\x05\x62ully\x18\x15 \x01(\x0b\x32\x18.chaoslab.v1.BullyStatusH\x00\x12\x31\n\tbyzantine\x18\x16 \x01(\x0b\x32\x1c.chaoslab.v1.ByzantineStatusH\x00\x12+\n\x06plugin\x18\x1d \x01(\x0b\x32\x19.chaoslab.v1.PluginStatusH\x00\x42\x08\n\x06\x64\x65tail\")\n\x0cPluginStatus\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\t\"i\n\x0fLogEntrySummary\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\x12+\n\x04kind\x18\x03 \x01(\x0e\x32\x1d.chaoslab.v1.EntryKindSummary\x12\x0c\n\x04text\x18\x04 \x01(\t\"o\n\x10\x46ollowerProgress\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x13\n\x0bmatch_index\x18\x02 \x01(\x04\x12\x12\n\nnext_index\x18\x03 \x01(\x04\x12\x15\n\rrecent_active\x18\x04 \x01(\x08\x12\r\n\x05state\x18\x05 \x01(\t\"\xff\x01\n\nRaftStatus\x12\x11\n\tvoted_for\x18\x01 \x01(\t\x12\x14\n\x0c\x63ommit_index\x18\x02 \x01(\x04\x12\x15\n\rapplied_index\x18\x03 \x01(\x04\x12\x12\n\nlast_index\x18\x04 \x01(\x04\x12\x16\n\x0esnapshot_index\x18\x05 \x01(\x04\x12\x15\n\rsnapshot_term\x18\x06 \x01(\x04\x12.\n\x08log_tail\x18\x07 \x03(\x0b\x32\x1c.chaoslab.v1.LogEntrySummary\x12/\n\x08progress\x18\x08 \x03(\x0b\x32\x1d.chaoslab.v1.FollowerProgress\x12\r\n\x05votes\x18\t \x01(\r\"\x91\x01\n\x0b\x42ullyStatus\x12\x13\n\x0b\x63oordinator\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\r\x12\x10\n\x08\x65lecting\x18\x03 \x01(\x08\x12\x19\n\x11\x65lections_started\x18\x04 \x01(\r\x12\x0f\n\x07waiting\x18\x05 \x01(\t\x12\r\n\x05votes\x18\x06 \x01(\r\x12\x0e\n\x06quorum\x18\x07 \x01(\x08\"0\n\x11\x42yzantineReceived\x12\x0c\n\x04path\x18\x01 \x03(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xa6\x01\n\x0f\x42yzantineStatus\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x0e\n\x06\x66\x61ults\x18\x02 \x01(\r\x12\x11\n\tcommander\x18\x03 \x01(\t\x12\x0f\n\x07traitor\x18\x04 \x01(\x08\x12\r\n\x05order\x18\x05 \x01(\t\x12\x30\n\x08received\x18\x06 \x03(\x0b\x32\x1e.chaoslab.v1.ByzantineReceived\x12\x10\n\x08\x64\x65\x63ision\x18\x07 \x01(\t\"D\n\x0e\x43ommandRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\targs_json\x18\x02 \x01(\t\x12\x11\n\ttimeout_s\x18\x03 \x01(\x01\"#\n\x0c\x43ommandReply\x12\x13\n\x0bresult_json\x18\x01 \x01(\t*m\n\x10\x45ntryKindSummary\x12\x1d\n\x19\x45NTRY_KIND_SUMMARY_NORMAL\x10\x00\x12\x1b\n\x17\x45NTRY_KIND_SUMMARY_NOOP\x10\x01\x12\x1d\n\x19\x45NTRY_KIND_SUMMARY_CONFIG\x10\x02\x32\x88\x01\n\x04Node\x12=\n\x06Status\x12\x1a.chaoslab.v1.StatusRequest\x1a\x17.chaoslab.v1.NodeStatus\x12\x41\n\x07\x43ommand\x12\x1b.chaoslab.v1.CommandRequest\x1a\x19.chaoslab.v1.CommandReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chaoslab.v1.node_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENTRYKINDSUMMARY']._serialized_start=1396
-  _globals['_ENTRYKINDSUMMARY']._serialized_end=1505
+  _globals['_ENTRYKINDSUMMARY']._serialized_start=1445
+  _globals['_ENTRYKINDSUMMARY']._serialized_end=1554
   _globals['_STATUSREQUEST']._serialized_start=39
   _globals['_STATUSREQUEST']._serialized_end=72
   _globals['_NODESTATUS']._serialized_start=75
@@ -45,16 +45,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FOLLOWERPROGRESS']._serialized_end=711
   _globals['_RAFTSTATUS']._serialized_start=714
   _globals['_RAFTSTATUS']._serialized_end=969
-  _globals['_BULLYSTATUS']._serialized_start=971
-  _globals['_BULLYSTATUS']._serialized_end=1068
-  _globals['_BYZANTINERECEIVED']._serialized_start=1070
-  _globals['_BYZANTINERECEIVED']._serialized_end=1118
-  _globals['_BYZANTINESTATUS']._serialized_start=1121
-  _globals['_BYZANTINESTATUS']._serialized_end=1287
-  _globals['_COMMANDREQUEST']._serialized_start=1289
-  _globals['_COMMANDREQUEST']._serialized_end=1357
-  _globals['_COMMANDREPLY']._serialized_start=1359
-  _globals['_COMMANDREPLY']._serialized_end=1394
-  _globals['_NODE']._serialized_start=1508
-  _globals['_NODE']._serialized_end=1644
+  _globals['_BULLYSTATUS']._serialized_start=972
+  _globals['_BULLYSTATUS']._serialized_end=1117
+  _globals['_BYZANTINERECEIVED']._serialized_start=1119
+  _globals['_BYZANTINERECEIVED']._serialized_end=1167
+  _globals['_BYZANTINESTATUS']._serialized_start=1170
+  _globals['_BYZANTINESTATUS']._serialized_end=1336
+  _globals['_COMMANDREQUEST']._serialized_start=1338
+  _globals['_COMMANDREQUEST']._serialized_end=1406
+  _globals['_COMMANDREPLY']._serialized_start=1408
+  _globals['_COMMANDREPLY']._serialized_end=1443
+  _globals['_NODE']._serialized_start=1557
+  _globals['_NODE']._serialized_end=1693
 # @@protoc_insertion_point(module_scope)

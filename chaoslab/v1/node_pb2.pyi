@@ -111,16 +111,22 @@ class RaftStatus(_message.Message):
     def __init__(self, voted_for: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., snapshot_term: _Optional[int] = ..., log_tail: _Optional[_Iterable[_Union[LogEntrySummary, _Mapping]]] = ..., progress: _Optional[_Iterable[_Union[FollowerProgress, _Mapping]]] = ..., votes: _Optional[int] = ...) -> None: ...
 
 class BullyStatus(_message.Message):
-    __slots__ = ("coordinator", "priority", "electing", "elections_started")
+    __slots__ = ("coordinator", "priority", "electing", "elections_started", "waiting", "votes", "quorum")
     COORDINATOR_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     ELECTING_FIELD_NUMBER: _ClassVar[int]
     ELECTIONS_STARTED_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    QUORUM_FIELD_NUMBER: _ClassVar[int]
     coordinator: str
     priority: int
     electing: bool
     elections_started: int
-    def __init__(self, coordinator: _Optional[str] = ..., priority: _Optional[int] = ..., electing: _Optional[bool] = ..., elections_started: _Optional[int] = ...) -> None: ...
+    waiting: str
+    votes: int
+    quorum: bool
+    def __init__(self, coordinator: _Optional[str] = ..., priority: _Optional[int] = ..., electing: _Optional[bool] = ..., elections_started: _Optional[int] = ..., waiting: _Optional[str] = ..., votes: _Optional[int] = ..., quorum: _Optional[bool] = ...) -> None: ...
 
 class ByzantineReceived(_message.Message):
     __slots__ = ("path", "value")

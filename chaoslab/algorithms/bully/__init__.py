@@ -1,5 +1,5 @@
-"""The Bully algorithm: only its dashboard panel so far (``adapters/panel.py``).
-
-The core, its messages and its ``SPEC`` arrive with a later issue; until then
-the algorithm is not registered and ``chaoslab up bully`` does not know it.
+"""The Bully algorithm (Garcia-Molina 1982): ``core.py`` (the sans-I/O state machine and how
+it works), ``messages.py``, ``config.py`` (``[bully]`` in ``clusters/bully.toml``),
+``invariants.py`` (what the simulator checks) and ``spec.py`` (its ``SPEC``); the dashboard
+panel is ``adapters/panel.py``.
 """
