@@ -38,9 +38,12 @@ def describe_event(event: Mapping[str, Any], spec: AlgorithmSpec | None = None) 
     kind = str(event.get("kind") or "?")
     term = num(event, "term", default=-1)
 
+    unit = spec.term_name if spec is not None else "term"
+    word = next((r for r, k in spec.roles.items() if k == "lead"), "leader") if spec is not None else "leader"
+
     def with_term(out: Text) -> Text:
         if term >= 0 and "term" in event:
-            out.append(" · term ")
+            out.append(f" · {unit} ")
             out.append_text(term_text(term))
         return out
 
@@ -48,14 +51,19 @@ def describe_event(event: Mapping[str, Any], spec: AlgorithmSpec | None = None) 
         role = str(event.get("role") or "?")
         return with_term(Text("became ").append_text(role_text(role, spec, glyph=False)))
     if kind == "term":
-        out = Text("term → ")
+        out = Text(f"{unit} → ")
         out.append_text(term_text(max(term, 0)))
         return out
     if kind == "vote":
         return with_term(Text(f"voted for {event.get('candidate') or '?'}"))
     if kind == "leader":
         leader = event.get("leader") or ""
-        return with_term(Text(f"follows leader {leader}" if leader else "lost its leader"))
+        return with_term(Text(f"follows {word} {leader}" if leader else f"lost its {word}"))
+    if kind == "leaders":  # the supervisor saw who leads change: several at once is a split brain
+        found = [str(n) for n in event.get("leaders") or []]
+        count = len(found)
+        label = f"{count} {word}{'s' if count != 1 else ''}" if count else f"no {word}"
+        return Text(label + (": " + " ".join(found) if found else ""), style=BAD if count > 1 else ("" if count else WARN))
     if kind == "spawn":
         pid = event.get("pid")
         return Text("spawned" + (f" (pid {pid})" if pid else ""), style="green")

@@ -53,7 +53,8 @@ def header(snapshot: Snapshot, *, now: float, snapshot_age: float | None = None,
 
 
 def leader_summary(snapshot: Snapshot, spec: AlgorithmSpec | None) -> Text:
-    """``leader n1 · term 3``; ``no leader · electing: ...``; two leaders in one term in red.
+    """``leader n1 · term 3``; ``no leader · electing: ...``; several leaders (``✕ 2 leaders: ...``)
+    in red, saying so when two share a term.
 
     The words are the spec's: its first leading role, its ``term_name``."""
     word = lead_role(spec)
@@ -72,12 +73,17 @@ def leader_summary(snapshot: Snapshot, spec: AlgorithmSpec | None) -> Text:
         ids = " ".join(i for t, i in found if t == clash[0])
         return Text(f"✕ {per_term[clash[0]]} {word}s in {unit} {clash[0]}: {ids}", style=BAD)
     term, lead = found[0]
+    if len(found) > 1:
+        # Several nodes each believe they lead (a split brain, or an old leader cut off in a
+        # minority that has not noticed yet): say how many, newest first, each with its term.
+        out = Text(f"✕ {len(found)} {word}s: ", style=BAD)
+        out.append(f"{lead} · {unit} ", style="bold")
+        out.append_text(term_text(term))
+        out.append(", " + ", ".join(f"{i} ({unit[:1]}{t})" for t, i in found[1:]), style=WARN)
+        return out
     out = Text(f"{word} {lead}", style="bold green")
     out.append(f" · {unit} ")
     out.append_text(term_text(term))
-    if len(found) > 1:
-        out.append("  stale: ", style=WARN)
-        out.append(" ".join(f"{i}({unit[:1]}{t})" for t, i in found[1:]), style=WARN)
     return out
 
 

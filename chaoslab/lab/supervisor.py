@@ -43,6 +43,7 @@ log = logging.getLogger("chaoslab.lab")
 
 STATUS_DEADLINE = 0.5  # seconds a node has to answer Status before it counts as not answering
 STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL on shutdown
+LEADERS_EVERY = 0.5  # seconds between the supervisor's looks at who leads (``leaders`` events)
 
 
 @dataclass
@@ -154,6 +155,24 @@ class Supervisor(control_pb2_grpc.ControlServicer):
                     elif child is self.proxy:
                         self._fail_startup(f"the proxy exited with code {code}: {last_line(child.log_path)}")
             await asyncio.sleep(0.05)
+
+    async def watch_leaders(self, every: float = LEADERS_EVERY) -> None:
+        """Emit a ``leaders`` event whenever the set of nodes whose role leads changes (the spec
+        says which roles lead): two at once is a split brain, and the event log says so."""
+        last: list[str] | None = None
+        while not self.stop_requested.is_set():
+            await asyncio.sleep(every)
+            try:
+                statuses = node_statuses(await self.cluster_status())
+            except Exception:  # noqa: BLE001 - a status round that fails is tried again
+                continue
+            if not statuses:
+                continue
+            found = sorted(self.algorithm.leaders(statuses), key=self.spec.node_ids.index)
+            if found != last and (last is not None or found):
+                terms = {n: statuses[n].get("term", 0) for n in found}
+                self.events.emit("leaders", leaders=found, count=len(found), terms=terms)
+                last = found
 
     def _fail_startup(self, message: str) -> None:
         self.run.startup_error.write_text(message + "\n")
@@ -346,8 +365,10 @@ async def run(run: RunDir) -> int:
         run.startup_error.write_text(f"{exc}\n")
         return 2
     watcher = loop.create_task(sup.watch_children())
+    leaders = loop.create_task(sup.watch_leaders())
     await sup.stop_requested.wait()
     watcher.cancel()
+    leaders.cancel()
     await sup.stop()
     await server.stop(grace=0.5)
     sock = run.socket_path("control.sock")

@@ -618,7 +618,7 @@ class TestAlgorithmPanels:
         assert "╭─ Bully" in out and "Raft log" not in out and "Byzantine" not in out
         assert "Raft log" in plain(render_frame(healthy(), [], now=NOW, width=80))
 
-    @pytest.mark.parametrize("algorithm", ["bully", "no-such-algorithm", "no.such.module:SPEC", ""])
+    @pytest.mark.parametrize("algorithm", ["no-such-algorithm", "no.such.module:SPEC", ""])
     def test_unknown_algorithm_gets_no_panel(self, algorithm):
         """An algorithm the registry does not know renders nodes, network and events, no panel, no crash."""
         snap = bully()
@@ -1019,3 +1019,30 @@ class TestRunDashboard:
         console = Console(file=io.StringIO(), width=80, height=20, force_terminal=True, _environ={})
         assert run_dashboard(healthy, None, refresh_hz=10, console=console, stop=stop) == 0
         assert "could not render this frame: ZeroDivisionError: oops" in console.file.getvalue()
+
+
+class TestSeveralLeaders:
+    """Generic for every algorithm: the words come from the spec (here the real bully spec)."""
+
+    def test_split_brain_header_counts_coordinators(self):
+        """Two nodes in a leading role at different terms: the header says '2 coordinators', newest first."""
+        from chaoslab.algorithms.registry import get_algorithm
+        from chaoslab.dashboard.header import leader_summary
+
+        snap = bully()
+        for node in snap["nodes"]:
+            if node["id"] == "n2":
+                node["status"]["role"] = "coordinator"
+                node["status"]["term"] = 3
+        out = leader_summary(snap, get_algorithm("bully")).plain
+        assert out == "✕ 2 coordinators: n2 · epoch 3, n4 (e2)"
+
+    def test_leaders_event_says_how_many(self):
+        """The supervisor's ``leaders`` event reads '2 coordinators: n2 n5' with the bully spec."""
+        from chaoslab.algorithms.registry import get_algorithm
+
+        spec = get_algorithm("bully")
+        assert describe_event({"kind": "leaders", "leaders": ["n2", "n5"]}, spec).plain == "2 coordinators: n2 n5"
+        assert describe_event({"kind": "leaders", "leaders": ["n5"]}, spec).plain == "1 coordinator: n5"
+        assert describe_event({"kind": "leaders", "leaders": []}, spec).plain == "no coordinator"
+        assert describe_event({"kind": "leader", "leader": "n5", "term": 4}, spec).plain == "follows coordinator n5 · epoch 4"
