@@ -171,7 +171,9 @@ class Supervisor(control_pb2_grpc.ControlServicer):
             found = sorted(self.algorithm.leaders(statuses), key=self.spec.node_ids.index)
             if found != last and (last is not None or found):
                 terms = {n: statuses[n].get("term", 0) for n in found}
-                self.events.emit("leaders", leaders=found, count=len(found), terms=terms)
+                word = next((r for r, k in self.algorithm.roles.items() if k == "lead"), "leader")
+                what = f"{len(found)} {word}{'s' if len(found) != 1 else ''}" if found else f"no {word}"
+                self.events.emit("leaders", what=what, leaders=found, count=len(found), terms=terms)
                 last = found
 
     def _fail_startup(self, message: str) -> None:
