@@ -58,6 +58,8 @@ def describe_event(event: Mapping[str, Any], spec: AlgorithmSpec | None = None) 
         return with_term(Text(f"voted for {event.get('candidate') or '?'}"))
     if kind == "leader":
         leader = event.get("leader") or ""
+        if leader and leader == event.get("source"):  # the node that emitted it
+            return with_term(Text(f"is {word} itself"))
         return with_term(Text(f"follows {word} {leader}" if leader else f"lost its {word}"))
     if kind == "leaders":  # the supervisor saw who leads change: several at once is a split brain
         found = [str(n) for n in event.get("leaders") or []]

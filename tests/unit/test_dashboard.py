@@ -567,6 +567,7 @@ class TestEventsPanel:
             (ev(1, "n1", "term", term=5), "term → 5"),
             (ev(1, "n2", "vote", candidate="n1", term=5), "voted for n1 · term 5"),
             (ev(1, "n2", "leader", leader="n1", term=5), "follows leader n1 · term 5"),
+            (ev(1, "n1", "leader", leader="n1", term=5), "is leader itself · term 5"),
             (ev(1, "lab", "exit", node="n2", code=1), "exited (code 1)"),
             (ev(1, "proxy", "fault", action="heal", label="partition"), "fault heal: partition"),
             (ev(1, "lab", "mystery", x=1), "mystery x=1"),
