@@ -152,7 +152,10 @@ class TestInterrupt:
         # however long the supervisor took to write its pid on a loaded machine.
         proc = subprocess.Popen([sys.executable, "-m", "chaoslab", "up", "raft", "--nodes", "3",
                                  "--set", "raft.election_timeout_ms=[20000, 30000]"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                # As from a terminal: a suite started in the background (nohup, &)
+                                # hands its children SIGINT ignored, and Ctrl-C would not be felt.
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 10
         while not (home / "raft" / "supervisor.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
