@@ -101,6 +101,7 @@ def up(
     is `up byzantine --set traitors=2`.
     """
     from chaoslab.lab.cluster import Cluster
+    from chaoslab.lab.spec import ClusterSpec
 
     started = time.monotonic()
     cluster = Cluster.up(
@@ -113,6 +114,9 @@ def up(
         f"[bold green]up[/] cluster [bold]{status.cluster}[/] ({status.algorithm}, {len(status.nodes)} nodes, "
         f"seed {status.seed}) in {elapsed:.2f}s — leader {cluster.leader() or 'none'}"
     )
+    faults = ClusterSpec.load(cluster.run.spec).faults
+    if faults:
+        out.print(f"faults from the start: {', '.join(faults)} (`chaoslab clear` removes them)", highlight=False)
     out.print(f"run directory {status.run_dir}", style="dim")
     if watch:
         raise typer.Exit(_run_dashboard(cluster, refresh=5.0, once=False, as_json=False))

@@ -111,6 +111,8 @@ class AlgorithmSpec:
     resolve_config: Callable[[Mapping[str, Any], list[str], random.Random], dict[str, Any]] | None = None
     #: the fewest nodes that make sense (``up`` refuses fewer with one line)
     min_nodes: int = 1
+    #: the most nodes that make sense (0: as many as the lab allows)
+    max_nodes: int = 0
     #: given every reachable node's status dict, is the cluster ready for users?
     #: (default: some node's role leads)
     ready: Callable[[Sequence[Mapping[str, Any]]], bool] | None = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
+from chaoslab.net.rules import fault_rule
 from chaoslab.process.spec import ClusterSpec, node_ids
 from chaoslab.seeds import derive_rng
 
@@ -75,7 +76,7 @@ def build_spec(
         raise LabError(f"{path} defines a {doc['algorithm']!r} cluster, not {section!r}")
     for text in overrides or []:
         keys, value = parse_override(text)
-        if len(keys) == 1 and keys[0] not in ("nodes", "seed"):
+        if len(keys) == 1 and keys[0] not in ("nodes", "seed", "faults"):
             keys = [section, *keys]  # `--set heartbeat_ms=30` means the algorithm's key
         target = doc
         for k in keys[:-1]:
@@ -84,10 +85,13 @@ def build_spec(
                 raise LabError(f"--set {text}: {k} is not a table")
         target[keys[-1]] = value
     n = nodes if nodes is not None else doc.get("nodes", 5)
-    if not isinstance(n, int) or isinstance(n, bool) or not algo.min_nodes <= n <= MAX_NODES:
-        raise LabError(f"--nodes must be between {algo.min_nodes} and {MAX_NODES} for {section}, got {n}")
+    most = min(algo.max_nodes or MAX_NODES, MAX_NODES)
+    if not isinstance(n, int) or isinstance(n, bool) or not algo.min_nodes <= n <= most:
+        allowed = f"{most}" if algo.min_nodes == most else f"between {algo.min_nodes} and {most}"
+        raise LabError(f"--nodes must be {allowed} for {section}, got {n}")
     if base_port and not 1024 <= base_port <= 65535 - 2 * n:
         raise LabError(f"--base-port must leave room for {2 * n} ports between 1024 and 65535")
+    faults = _initial_faults(doc.get("faults", []), node_ids(n))
     chosen_seed = seed if seed is not None else int(doc.get("seed", random.randrange(1, 2**31)))
     config = doc.get(section, {})
     try:
@@ -108,4 +112,23 @@ def build_spec(
         seed=chosen_seed,
         config=config,
         base_port=base_port,
+        faults=faults,
     )
+
+
+def _initial_faults(faults: Any, ids: list[str]) -> list[str]:
+    """A definition's ``faults = ["drop 30%", ...]``: link faults in the CLI's own grammar,
+    checked here (syntax, ranges, node ids) so that a bad line stops ``up`` before anything runs."""
+    if isinstance(faults, str):
+        faults = [faults]
+    if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
+        raise LabError(f"faults must be a list of faults like [\"drop 30%\"], got {faults!r}")
+    for text in faults:
+        try:
+            rule = fault_rule(text)
+        except ValueError as exc:
+            raise LabError(f"faults: {exc}") from None
+        unknown = [i for i in (*rule.src, *rule.dst) if i not in ids]
+        if unknown:
+            raise LabError(f"faults: {text!r}: unknown node {unknown[0]!r} (nodes: {', '.join(ids)})")
+    return list(faults)

@@ -31,6 +31,8 @@ from chaoslab.errors import LabError
 from chaoslab.events import EventLog
 from chaoslab.lab.ports import assign_ports
 from chaoslab.lab.rundir import last_line
+from chaoslab.net.proto import to_proto
+from chaoslab.net.rules import FaultChange, fault_rule
 from chaoslab.process.child import EXIT_PORT_IN_USE
 from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
@@ -44,6 +46,7 @@ log = logging.getLogger("chaoslab.lab")
 STATUS_DEADLINE = 0.5  # seconds a node has to answer Status before it counts as not answering
 STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL on shutdown
 LEADERS_EVERY = 0.5  # seconds between the supervisor's looks at who leads (``leaders`` events)
+PROXY_START = 10.0  # seconds the proxy has to take the initial faults
 
 
 @dataclass
@@ -118,10 +121,11 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         error = bind_all(server, [f"unix:{sock}"])
         if error:
             raise LabError(error)
-        await server.start()
         self.proxy.spawn([])
         self.proxy_channel = grpc.aio.insecure_channel(self.run.proxy_address())
         self.proxy_stub = control_pb2_grpc.ProxyStub(self.proxy_channel)
+        await self._initial_faults()  # before anyone asks for status, and before any node sends
+        await server.start()
         for node in self.nodes.values():
             node.spawn(["--incarnation", "0"])
             addr = self.spec.address(node.name)
@@ -131,6 +135,18 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         self._write_pids()
         self.events.emit("up", cluster=self.spec.name, algorithm=self.spec.algorithm, nodes=self.spec.nodes, seed=self.spec.seed)
         return server
+
+    async def _initial_faults(self) -> None:
+        """The cluster definition's ``faults``, in force before any node sends a message: the
+        proxy gets them as one change as soon as it answers (``wait_for_ready``, with a deadline)."""
+        if not self.spec.faults:
+            return
+        change = FaultChange(add=tuple(fault_rule(text) for text in self.spec.faults))
+        try:
+            await self.proxy_stub.ChangeFaults(to_proto(change), timeout=PROXY_START, wait_for_ready=True)
+        except grpc.aio.AioRpcError as exc:
+            raise LabError(f"the proxy did not take the initial faults: {exc.details() or exc.code().name.lower()}"
+                           f" ({last_line(self.proxy.log_path)})") from None
 
     def _write_pids(self) -> None:
         pids = {"supervisor": os.getpid(), "proxy": self.proxy.pid, "nodes": {n.name: n.pid for n in self.nodes.values()}}

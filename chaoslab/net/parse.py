@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "format_duration",
     "format_percent",
     "parse_duration",
+    "parse_fault",
     "parse_for",
     "parse_groups",
     "parse_nodes",
@@ -149,6 +152,64 @@ def parse_one_way(text: str | Sequence[str]) -> tuple[list[str], list[str]]:
     if both:
         raise ValueError(f"{both[0]} is on both sides of {s!r}")
     return src, dst
+
+
+#: the link faults :func:`parse_fault` reads, and the options each takes beyond --from, --to, --seed
+FAULT_OPTIONS = {"drop": (), "duplicate": (), "reorder": (), "delay": ("--jitter", "--dist")}
+
+
+def parse_fault(text: str) -> tuple[str, dict[str, Any]]:
+    """One link fault as the CLI writes it, e.g. ``"drop 30%"``, ``"delay 40ms --jitter 20ms"``,
+    ``"duplicate 5% --from n1 --to n2,n3 --seed 4"`` -> ``("drop", {"p": 0.3})``,
+    ``("delay", {"delay_s": 0.04, "jitter_s": 0.02})``, ... : the fault's kind and the keyword
+    arguments of its rule constructor in :mod:`chaoslab.net.rules` (``p`` or ``delay_s``,
+    ``jitter_s``, ``dist``, ``src``, ``dst``, ``seed``). A cluster definition's initial
+    ``faults`` are lines of this grammar. ``--for`` has no place here (a line names a fault
+    that lasts until removed); a partition is not a link fault."""
+    try:
+        words = shlex.split(str(text))
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    if not words:
+        raise ValueError("empty fault: write one like 'drop 30%' or 'delay 50ms --jitter 10ms'")
+    kind, rest = words[0], words[1:]
+    if kind not in FAULT_OPTIONS:
+        raise ValueError(f"{text!r}: {kind!r} is not a link fault (one of {', '.join(FAULT_OPTIONS)})")
+    if not rest or rest[0].startswith("--"):
+        raise ValueError(f"{text!r}: {kind} needs an amount, e.g. '{kind} {'50ms' if kind == 'delay' else '20%'}'")
+    try:
+        return kind, _fault_args(kind, rest[0], rest[1:], text)
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(message if message.startswith(repr(text)) else f"{text!r}: {message}") from None
+
+
+def _fault_args(kind: str, amount: str, options: list[str], text: str) -> dict[str, Any]:
+    args: dict[str, Any] = {"delay_s": parse_duration(amount)} if kind == "delay" else {"p": parse_probability(amount)}
+    allowed = ("--from", "--to", "--seed", *FAULT_OPTIONS[kind])
+    while options:
+        option = options.pop(0)
+        name, sep, value = option.partition("=")
+        if name not in allowed:
+            hint = ": a fault listed here lasts until removed" if name == "--for" else ""
+            raise ValueError(f"{text!r}: {kind} takes no option {name!r}{hint} (options: {', '.join(allowed)})")
+        if not sep:
+            if not options:
+                raise ValueError(f"{text!r}: {name} needs a value")
+            value = options.pop(0)
+        if name in ("--from", "--to"):
+            args["src" if name == "--from" else "dst"] = parse_nodes(value)
+        elif name == "--seed":
+            if not value.isdigit():
+                raise ValueError(f"{text!r}: --seed takes a whole number, got {value!r}")
+            args["seed"] = int(value)
+        elif name == "--jitter":
+            args["jitter_s"] = parse_duration(value)
+        elif value in ("uniform", "normal"):
+            args["dist"] = value
+        else:
+            raise ValueError(f"--dist takes uniform or normal, got {value!r}")
+    return args
 
 
 def format_percent(p: float) -> str:

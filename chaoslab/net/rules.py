@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from chaoslab.net.parse import format_duration, format_percent
+from chaoslab.net.parse import format_duration, format_percent, parse_fault
 from chaoslab.seeds import derive_rng
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "delay_rule",
     "drop_rule",
     "duplicate_rule",
+    "fault_rule",
     "reorder_rule",
 ]
 
@@ -225,6 +226,16 @@ def reorder_rule(p: float, *, src: str | Iterable[str] = (), dst: str | Iterable
                  seed: int = 0, expires_at: float = 0.0, label: str = "") -> LinkRule:
     """Hold each matching message back with probability ``p`` so later ones overtake it."""
     return LinkRule(kind="reorder", reorder=p, **_scoped(src, dst, seed, expires_at, label))
+
+
+def fault_rule(text: str, *, expires_at: float = 0.0) -> LinkRule:
+    """The rule for one line of the CLI's fault grammar (``"drop 30%"``, ``"delay 40ms --jitter
+    20ms --to n2"``; see :func:`chaoslab.net.parse.parse_fault`).
+    Malformed or out of range -> ValueError, one line."""
+    kind, args = parse_fault(text)
+    make = {"drop": drop_rule, "delay": delay_rule, "duplicate": duplicate_rule, "reorder": reorder_rule}[kind]
+    amount = args.pop("delay_s" if kind == "delay" else "p")
+    return make(amount, expires_at=expires_at, **args)
 
 
 # ---------------------------------------------------------------- fates and counters

@@ -36,6 +36,9 @@ class ClusterSpec:
     seed: int
     config: dict[str, Any] = field(default_factory=dict)  # the algorithm's section
     base_port: int = 0  # 0: pick free ports
+    #: link faults in force from the start, as the CLI writes them ("drop 30%"); the supervisor
+    #: hands them to the proxy before any node starts
+    faults: list[str] = field(default_factory=list)
     addresses: list[NodeAddress] = field(default_factory=list)
 
     @property
