@@ -96,6 +96,12 @@ class TestTheRule:
         out = b.step(N1, Messenger(1, 1.0, 3), 1.0)
         assert b.decision == "hold" and out.messages == [] and b.acks == 0
 
+    def test_a_plan_that_comes_too_late_is_ignored(self) -> None:
+        """A proposal arriving after its attack time starts nothing, even when no acknowledgement is needed."""
+        b = general(N2, confirmations=0)
+        out = b.step(N1, Messenger(1, 1.0, 1), 1.2)
+        assert out.messages == [] and (b.attempt, b.decision, b.state) == (0, "", "idle")
+
     def test_confirmations_zero_means_n1_attacks_regardless(self) -> None:
         """With no acknowledgement needed, n1 attacks even if every messenger was lost."""
         a = general(N1, confirmations=0)

@@ -136,6 +136,8 @@ class General:
             return out
         self.last_heard = now
         if message.attempt > self.attempt and not self.proposes:
+            if now >= message.attack_at:
+                return out  # a plan that arrives after its attack time is no plan to act on
             self.attempt = message.attempt  # a new proposal: the last attempt, if undecided, is void
             self._reset(message.attack_at)
         if message.attempt != self.attempt or self._due(now, out) or self.decision:
