@@ -138,15 +138,23 @@ class Supervisor(control_pb2_grpc.ControlServicer):
 
     async def _initial_faults(self) -> None:
         """The cluster definition's ``faults``, in force before any node sends a message: the
-        proxy gets them as one change as soon as it answers (``wait_for_ready``, with a deadline)."""
+        proxy gets them as one change as soon as it answers (polled with a deadline; a proxy
+        that exits meanwhile fails the start as watch_children would, e.g. its port in use)."""
         if not self.spec.faults:
             return
-        change = FaultChange(add=tuple(fault_rule(text) for text in self.spec.faults))
-        try:
-            await self.proxy_stub.ChangeFaults(to_proto(change), timeout=PROXY_START, wait_for_ready=True)
-        except grpc.aio.AioRpcError as exc:
-            raise LabError(f"the proxy did not take the initial faults: {exc.details() or exc.code().name.lower()}"
-                           f" ({last_line(self.proxy.log_path)})") from None
+        request = to_proto(FaultChange(add=tuple(fault_rule(text) for text in self.spec.faults)))
+        deadline = time.monotonic() + PROXY_START
+        while True:
+            try:
+                await self.proxy_stub.ChangeFaults(request, timeout=0.5, wait_for_ready=True)
+                return
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE):
+                    raise LabError(f"the proxy refused the initial faults: {exc.details()}") from None
+            if self.proxy.proc is not None and self.proxy.proc.poll() is not None:
+                raise LabError(f"{self.proxy.name}: {last_line(self.proxy.log_path)}")
+            if time.monotonic() >= deadline:
+                raise LabError(f"the proxy did not answer within {PROXY_START:g}s to take the initial faults")
 
     def _write_pids(self) -> None:
         pids = {"supervisor": os.getpid(), "proxy": self.proxy.pid, "nodes": {n.name: n.pid for n in self.nodes.values()}}
