@@ -528,6 +528,55 @@ def dashboard(
     raise typer.Exit(_run_dashboard(_cluster(name), refresh, once, as_json))
 
 
+# -- checking histories ------------------------------------------------------------
+
+
+@app.command()
+def check(
+    files: Annotated[list[Path], typer.Argument(help="History files: JSON lines, Jepsen EDN or jepsen.util log lines.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="register, cas-register, kv, counter or set.")] = "kv",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a file.")] = False,
+    timeout: Annotated[str, typer.Option("--timeout", help="Give up on a file after this long (verdict unknown).")] = "60s",
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write the timeline here (a directory for several files).")] = None,
+) -> None:
+    """Is each history linearizable? Exit 0 all valid, 1 one invalid, 2 unknown or bad input."""
+    from chaoslab.check import HistoryError, check_history, get_model
+    from chaoslab.check.html import render_html
+    from chaoslab.check.report import render_text, to_dict
+
+    limit = _value(_duration, timeout)
+    _value(get_model, model)  # an unknown model is bad input before any file is read (ModelError is a ValueError)
+    worst = 0
+    for path in files:
+        try:
+            result = check_history(path, model, timeout=limit)
+        except HistoryError as exc:
+            _error(str(exc))
+            if as_json:
+                print(json.dumps({"file": str(path), "verdict": "error", "error": str(exc)}))
+            worst = 2
+            continue
+        if as_json:
+            print(json.dumps(to_dict(result), default=_plain))
+        else:
+            print(render_text(result))
+        if html is not None:
+            target = html / f"{path.stem}.html" if len(files) > 1 else html
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(render_html(result), encoding="utf-8")
+            if not as_json:
+                print(f"  timeline: {target}")
+        worst = max(worst, result.exit_code)
+    raise typer.Exit(worst)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what a history may hold besides JSON's own types (EDN sets, ...)."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
 def _add_algorithm_commands() -> None:
     """Each algorithm's own commands (``AlgorithmSpec.cli``) join the app. A plug-in that
     cannot be loaded costs its commands, never the rest of the CLI."""

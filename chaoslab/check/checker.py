@@ -48,6 +48,7 @@ class PartitionResult:
     steps: int = 0
     seconds: float = 0.0
     linearization: list[Operation] = field(default_factory=list)  # valid: the order found
+    states: list[Any] = field(default_factory=list)  # the model state after each of those
 
 
 @dataclass
@@ -131,7 +132,7 @@ def check_history(
             verdict, reason = UNKNOWN, f"timed out after {timeout:g}s" if timeout is not None else "timed out"
             break
         part = PartitionResult(key, len(group), VALID if found.ok else INVALID, found.steps, time.monotonic() - t0,
-                               found.linearization if found.ok else [])
+                               found.linearization if found.ok else [], found.states if found.ok else [])
         parts.append(part)
         if not found.ok:
             verdict = INVALID
