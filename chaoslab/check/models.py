@@ -119,20 +119,24 @@ def _prune_unobserved(model: Model, ops: Sequence[Operation]) -> list[Operation]
     many writes under faults: without this each of them would be a candidate
     at every later step.
     """
-    ops = Model.prune(model, ops)
-    if any(op.f == "append" for op in ops):
-        return ops
     observed = set()
     for op in ops:
-        if op.f in _READ and not op.unknown:
-            observed.add(op.output)
-        elif op.f == "cas":
+        f = op.f
+        if f == "append":
+            return Model.prune(model, ops)
+        if f in _READ:
+            if op.status == "ok":
+                observed.add(op.output)
+        elif f == "cas":
             observed.add(_cas_pair(op)[0])
     kept = []
     for op in ops:
-        if op.unknown:
-            written = None if op.f == "delete" else _cas_pair(op)[1] if op.f == "cas" else op.value
-            if op.f != "append" and written not in observed:
+        if op.status == "info":  # unknown: only kept if something could see what it did
+            f = op.f
+            if f in _READ:
+                continue
+            written = None if f == "delete" else _cas_pair(op)[1] if f == "cas" else op.value
+            if written not in observed:
                 continue
         kept.append(op)
     return kept

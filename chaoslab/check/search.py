@@ -128,7 +128,7 @@ def _linearize(ops: Sequence[Operation], model: Model, deadline: float | None) -
     remaining = n_ok
     frame: tuple | None = None  # (entry, state, base, window, ibits, parent)
     depth = 0
-    best_depth, best_frame, best_stuck = -1, None, 0
+    best_depth, best_frame, best_stuck, best_state = -1, None, 0, state
     steps = 0
     next_check = _CHECK_EVERY
     illegal = ILLEGAL
@@ -191,9 +191,9 @@ def _linearize(ops: Sequence[Operation], model: Model, deadline: float | None) -
                 raise Timeout
         # backtrack: every candidate before this completion was tried
         if frame is None:
-            return _result(False, steps, best_frame, ops, entry_op, model, best_stuck)
+            return _result(False, steps, best_frame, best_state, ops, entry_op, best_stuck)
         if depth > best_depth:
-            best_depth, best_frame, best_stuck = depth, frame, e
+            best_depth, best_frame, best_stuck, best_state = depth, frame, e, state
         while True:
             e, state, base, window, ibits, frame = frame
             depth -= 1
@@ -221,23 +221,22 @@ def _linearize(ops: Sequence[Operation], model: Model, deadline: float | None) -
             # failure is the level's failure: keep going back. Not so for a write of the value
             # already there, or an unknown cas that finds another value: placed later, they act.
             if frame is None:
-                return _result(False, steps, best_frame, ops, entry_op, model, best_stuck)
+                return _result(False, steps, best_frame, best_state, ops, entry_op, best_stuck)
         e = nxt[e]
-    return _result(True, steps, frame, ops, entry_op, model, 0)
+    return _result(True, steps, frame, state, ops, entry_op, 0)
 
 
-def _result(ok: bool, steps: int, frame: tuple | None, ops: Sequence[Operation], entry_op: list[int],
-            model: Model, stuck: int) -> SearchResult:
+def _result(ok: bool, steps: int, frame: tuple | None, state: Any, ops: Sequence[Operation], entry_op: list[int],
+            stuck: int) -> SearchResult:
+    """The linearization a chain of frames holds; ``state`` is the state after its last operation."""
     order: list[Operation] = []
+    states: list[Any] = []
     while frame is not None:
         order.append(ops[entry_op[abs(frame[0])]])
+        states.append(state)
+        state = frame[1]  # the state before this op is the state after the one below it
         frame = frame[5]
     order.reverse()
-    # Replay to get the state after each operation (cheap: once, at the end).
-    states: list[Any] = []
-    state = model.init()
-    for op in order:
-        state = model.transition(op)(state)
-        states.append(state)
+    states.reverse()
     stuck_op = ops[entry_op[stuck]] if stuck > 0 else None
     return SearchResult(ok, steps, order, states, stuck_op)
