@@ -82,6 +82,11 @@ def main() -> int:
     for clients in (5, 10, 50):
         g = kv(1_700, clients, 10)
         row(f"kv, 10 keys, {clients} clients", len(g.records) // 2, *timed(g.records, "kv", repeat, args.timeout))
+    porcupine = {"append": 6, "get": 3, "put": 1}  # the shape of Porcupine's c10/c50 kv histories (6.824)
+    for clients in (10, 50):
+        g = generate(1_700, clients=clients, keys=10, mix=porcupine, seed=1)
+        row(f"kv append/get/put, 10 keys, {clients} clients", len(g.records) // 2,
+            *timed(g.records, "kv", 1 if clients > 10 else repeat, args.timeout))
     for clients in (5, 10, 50):
         g = generate(1_700, clients=clients, keys=1, mix=REGISTER_MIX, seed=1)
         row(f"cas-register (one key), {clients} clients", len(g.records) // 2,

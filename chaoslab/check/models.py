@@ -201,7 +201,8 @@ class KV(Model):
     """A map of registers, as chaoslab's key-value API has it; checked one key at a time.
 
     Per key the state is the value, or ``None`` when the key is absent.
-    ``get``/``read`` returns the value (``None``: not found); ``put``/``write``
+    ``get``/``read`` returns the value (``None``: not found; ``""`` also reads
+    as absent, as in Porcupine's kv model and 6.824's histories); ``put``/``write``
     sets it; ``append`` concatenates strings (a missing key counts as empty);
     ``delete`` removes it; ``cas [expected new]`` writes ``new`` if the key holds
     ``expected`` (``None`` meaning "absent"). A failed operation (``fail``: not
@@ -228,7 +229,7 @@ class KV(Model):
     def step(self, state: State, op: Operation) -> tuple[bool, State]:
         f = op.f
         if f in _READ:
-            return op.unknown or op.output == state, state
+            return op.unknown or op.output == state or (op.output == "" and state is None), state
         if f in _WRITE:
             return True, op.value
         if f == "append":
@@ -244,6 +245,8 @@ class KV(Model):
         f = op.f
         if f in _READ:
             want = op.output
+            if want == "":
+                return lambda s: s if s is None or s == "" else ILLEGAL
             return lambda s: s if s == want else ILLEGAL
         if f in _WRITE:
             new = op.value

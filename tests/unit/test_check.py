@@ -244,6 +244,20 @@ class TestKVModel:
         records[5]["value"] = "y;x;"
         assert check_history(records, "kv").verdict == INVALID
 
+    def test_empty_string_reads_as_absent(self) -> None:
+        """Porcupine-style histories read a missing key as ""; appends then build on it."""
+        records = [
+            {"process": 0, "type": "invoke", "f": "get", "key": "1", "value": None},
+            {"process": 0, "type": "ok", "f": "get", "key": "1", "value": ""},
+            {"process": 0, "type": "invoke", "f": "append", "key": "1", "value": "x 0 0 y"},
+            {"process": 0, "type": "ok", "f": "append", "key": "1", "value": "x 0 0 y"},
+            {"process": 1, "type": "invoke", "f": "get", "key": "1", "value": None},
+            {"process": 1, "type": "ok", "f": "get", "key": "1", "value": "x 0 0 y"},
+        ]
+        assert check_history(records, "kv").verdict == VALID
+        records[5]["value"] = ""
+        assert check_history(records, "kv").verdict == INVALID
+
     def test_a_model_of_your_own(self) -> None:
         """A user model (init, step) plugs in: a counter that only goes up."""
 
