@@ -20,7 +20,7 @@ from chaoslab.check.history import Operation, _show
 
 _MAX_OPS = 3000  # a browser draws this many bars without strain; bigger histories show their first partitions
 _ROW = 26
-_PX = 14  # horizontal pixels per event
+_PX = 14  # horizontal pixels per event, at least
 
 _STYLE = """
 body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#222}
@@ -48,14 +48,15 @@ def _partition_svg(ops: Sequence[Operation], order: dict[int, tuple[int, Any]], 
     points = sorted({op.call for op in ops} | {op.done for op in ops if op.done is not None})
     x = {p: i for i, p in enumerate(points)}
     end = len(points)
+    px = max(_PX, min(64, 1400 // max(end, 1)))  # short histories get room for their labels
     processes = sorted({op.process for op in ops}, key=lambda p: (str(type(p)), p))
     row = {p: i for i, p in enumerate(processes)}
-    parts = [f'<div class="tl" style="height:{len(processes) * _ROW + 4}px;width:{(end + 1) * _PX}px">']
+    parts = [f'<div class="tl" style="height:{len(processes) * _ROW + 4}px;width:{(end + 1) * px}px">']
     for p in processes:
         parts.append(f'<div class="row" style="top:{row[p] * _ROW}px">p{_esc(p)}</div>')
     for op in ops:
-        left = x[op.call] * _PX
-        right = (x[op.done] if op.done is not None and op.status != "info" else end) * _PX + _PX // 2
+        left = x[op.call] * px
+        right = (x[op.done] if op.done is not None and op.status != "info" else end) * px + px // 2
         classes = ["op"]
         label = op.describe().split(" ", 1)[1]
         title = f"{op.describe()} (lines {op.call_line}-{op.ret_line or '…'})"

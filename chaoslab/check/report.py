@@ -35,8 +35,8 @@ def render_text(result: CheckResult) -> str:
     if failure is None:
         return "\n".join(out)
     key = "" if failure.key is None else f"key {_show(failure.key)}: "
-    out.append(f"  {key}not linearizable from here: no order of these operations explains what they returned "
-               f"(the first {failure.prefix_ops:,} operations of this key, up to the marked one, linearize no more):")
+    out.append(f"  {key}no order of these operations explains what they returned "
+               f"(the first {failure.prefix_ops:,}, up to the marked one, are not linearizable):")
     width = max(len(_lines(op)) for op in failure.window)
     for op in failure.window:
         mark = "   <- cannot be placed" if op is failure.culprit else ""
