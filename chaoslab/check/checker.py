@@ -127,6 +127,9 @@ def check_history(
         t0 = time.monotonic()
         try:
             found = linearize(group, m, deadline)
+        except (TypeError, ValueError, ArithmeticError) as e:
+            # A value the model cannot work with (a counter adding a string, ...): bad input, one line.
+            raise HistoryError(f"{source}: model {m.name} cannot apply an operation: {e}") from None
         except Timeout:
             parts.append(PartitionResult(key, len(group), UNKNOWN, seconds=time.monotonic() - t0))
             verdict, reason = UNKNOWN, f"timed out after {timeout:g}s" if timeout is not None else "timed out"

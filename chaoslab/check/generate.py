@@ -42,11 +42,16 @@ def generate(
     seed: int = 0,
     latency: float = 1.0,
     think: float = 0.2,
+    spread: float = 1.0,
 ) -> Generated:
     """About ``ops`` operations by ``clients`` clients over ``keys`` keys.
 
     ``info`` is the share of operations whose outcome the client never learns
-    (half of those did take effect). Operation names follow ``mix``: the
+    (half of those did take effect). An operation takes effect within the
+    first ``spread`` of its request latency: 1.0 (the default) anywhere, so the
+    order of effects among overlapping operations is random, the hardest case
+    for the search; a real server applies requests soon after they arrive and
+    the reply takes the rest of the time (e.g. 0.05). Operation names follow ``mix``: the
     ``kv`` model's (get/put/cas/delete/append) or a register's (read/write/cas);
     with one key and the register mix, records carry no key.
     """
@@ -69,7 +74,7 @@ def generate(
             key = rng.choice(key_names)
             token = f"{c}.{seq}"
             start = t
-            effect = start + rng.uniform(0, latency)
+            effect = start + rng.uniform(0, latency * spread)
             end = effect + rng.uniform(0, latency)
             op = {"process": c, "f": f, "key": key, "token": token, "start": start}
             n += 1

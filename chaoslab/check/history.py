@@ -121,7 +121,9 @@ def _event(d: dict[str, Any], line: int) -> Event | None:
     if type(process) is not int:
         if process is None:
             raise _Bad("no process")
-        if isinstance(process, str) and not process.lstrip("-").isdigit():
+        if not isinstance(process, str):
+            raise _Bad(f"process must be a number, got {process!r}")
+        if not process.lstrip("-").isdigit():
             return None  # Jepsen's :nemesis and other non-client processes
     kind = get("type")
     if kind not in TYPES:

@@ -78,6 +78,13 @@ class TestFormats:
 
 
 class TestBadInput:
+    def test_a_value_the_model_cannot_use(self, tmp_path: Path) -> None:
+        """A counter told to add a string: one line naming the file, not a traceback."""
+        path = write(tmp_path, "c.jsonl", '{"process": 0, "type": "invoke", "f": "add", "value": "x"}\n'
+                                          '{"process": 0, "type": "ok", "f": "add", "value": "x"}\n')
+        with pytest.raises(HistoryError, match="c.jsonl: model counter cannot apply"):
+            check_history(path, "counter")
+
     @pytest.mark.parametrize(
         "text, message",
         [
@@ -89,6 +96,8 @@ class TestBadInput:
             ('{"process": 0, "type": "invoke", "f": "write"}\n{"process": 0, "type": "invoke", "f": "read"}\n',
              ":2: process 0 invokes read while its write (line 1) has not completed"),
             ('{:type :invoke, :f :write :value}\n', ":1: "),
+            ('{"process": [1], "type": "invoke", "f": "write", "value": 1}\n', ":1: process must be a number"),
+            ('[1, 2]\n', ":1: expected a map for each operation"),
         ],
     )
     def test_one_line_naming_file_and_line(self, tmp_path: Path, text: str, message: str) -> None:
