@@ -43,9 +43,8 @@ def render_text(result: CheckResult) -> str:
         out.append(f"    line {_lines(op):>{width}}  {op.describe()}{mark}")
     if failure.partial:
         shown = list(zip(failure.partial, failure.states))[-_PARTIAL_SHOWN:]
-        skipped = len(failure.partial) - len(shown)
-        lead = f"after {skipped:,} more, " if skipped else ""
-        out.append(f"  the longest linearization found ({len(failure.partial):,} operations; {lead}ending):")
+        tail = f", its last {len(shown)}" if len(shown) < len(failure.partial) else ""
+        out.append(f"  the longest linearization found ({len(failure.partial):,} operations{tail}):")
         for op, state in shown:
             out.append(f"    {op.describe():<40} -> state {_show(state)}")
     else:
