@@ -84,6 +84,21 @@ class Model:
         reads = self.pure_reads
         return [op for op in ops if not (op.unknown and op.f in reads)]
 
+    def blind(self, op: Operation) -> bool:
+        """Does ``op`` set the state without looking at it (a write)? Default: no."""
+        return False
+
+    def hidden(self, ops: Sequence[Operation]) -> set[int]:
+        """Indices (into ``ops``) of ``ok`` blind writes whose state nothing can observe.
+
+        The search then places such a write only just before another blind write
+        (where it is invisible) or when its completion forces it: see
+        ``search.py``. Sound only if, in a state such a write leaves, every other
+        operation but a blind write is illegal or (unknown) does nothing.
+        Default: none.
+        """
+        return set()
+
     def transition(self, op: Operation) -> Callable[[State], State]:
         step = self.step
 
@@ -142,6 +157,30 @@ def _prune_unobserved(model: Model, ops: Sequence[Operation]) -> list[Operation]
     return kept
 
 
+def _hidden_writes(ops: Sequence[Operation]) -> set[int]:
+    """For registers without append: ok puts/writes/deletes of a value no read returns and no cas expects.
+
+    In the state such a write leaves, an ok read or cas is illegal (their values are
+    observed, this one is not) and an unknown cas does nothing: only a blind write
+    can follow, so where exactly the write sits among the operations before that
+    write cannot matter.
+    """
+    observed = set()
+    for op in ops:
+        f = op.f
+        if f == "append":
+            return set()
+        if f in _READ:
+            if op.status == "ok":
+                observed.add(op.output)
+        elif f == "cas":
+            observed.add(_cas_pair(op)[0])
+    if "" in observed:
+        observed.add(None)  # kv reads "" as absent: a delete is observed by it
+    return {i for i, op in enumerate(ops) if op.status == "ok" and (op.f in _WRITE or op.f == "delete")
+            and (None if op.f == "delete" else op.value) not in observed}
+
+
 class Register(Model):
     """One register: ``read`` returns the last value written (``None`` before any write)."""
 
@@ -154,6 +193,12 @@ class Register(Model):
 
     def prune(self, ops: Sequence[Operation]) -> list[Operation]:
         return _prune_unobserved(self, ops)
+
+    def blind(self, op: Operation) -> bool:
+        return op.f in _WRITE
+
+    def hidden(self, ops: Sequence[Operation]) -> set[int]:
+        return _hidden_writes(ops)
 
     def step(self, state: State, op: Operation) -> tuple[bool, State]:
         if op.f in _READ:
@@ -218,6 +263,12 @@ class KV(Model):
 
     def prune(self, ops: Sequence[Operation]) -> list[Operation]:
         return _prune_unobserved(self, ops)
+
+    def blind(self, op: Operation) -> bool:
+        return op.f in _WRITE or op.f == "delete"
+
+    def hidden(self, ops: Sequence[Operation]) -> set[int]:
+        return _hidden_writes(ops)
 
     def validate(self, op: Operation) -> None:
         super().validate(op)

@@ -114,19 +114,26 @@ def _linearize(ops: Sequence[Operation], model: Model, deadline: float | None) -
     e_known = [False] * count
     e_bit = [0] * count
     e_pure = [False] * count
+    e_blind = [False] * count
+    e_hidden = [False] * count
     pure = model.pure_reads
+    hidden = model.hidden(ops)
+    has_hidden = bool(hidden)
     for e in range(1, count):
         i = entry_op[e]
         e_pure[e] = ops[i].f in pure
         e_trans[e] = trans[i]
         e_known[e] = known[i]
         e_bit[e] = bit_id[i]
+        if has_hidden and not is_ret[e]:
+            e_blind[e] = model.blind(ops[i])
+            e_hidden[e] = i in hidden
 
     seen: set[tuple[int, int, int, Any]] = set()
     seen_add = seen.add
     base = window = ibits = 0
     remaining = n_ok
-    frame: tuple | None = None  # (entry, state, base, window, ibits, parent)
+    frame: tuple | None = None  # (entry, state, base, window, ibits, parent, bundle)
     depth = 0
     best_depth, best_frame, best_stuck, best_state = -1, None, 0, state
     steps = 0
@@ -135,53 +142,73 @@ def _linearize(ops: Sequence[Operation], model: Model, deadline: float | None) -
     e = nxt[0]
     while True:
         if not is_ret[e]:
+            if e_hidden[e]:
+                # A write nobody can observe is placed only with the next blind write (below) or
+                # when its own completion comes up (at the backtrack point): anywhere else it
+                # would only hide the value the operations after it need.
+                e = nxt[e]
+                continue
             steps += 1
             new_state = e_trans[e](state)
             if new_state is not illegal:
+                bundle = None
+                nb, nw = base, window
+                if e_blind[e]:
+                    # Linearize every unobservable write that is a candidate now, just before this
+                    # blind write: it overwrites them, so they are done at no cost to anyone.
+                    hs = []
+                    h = nxt[0]
+                    while not is_ret[h]:
+                        if e_hidden[h]:
+                            hs.append(h)
+                            nw |= 1 << (e_bit[h] - nb)
+                        h = nxt[h]
+                    if hs:
+                        bundle = hs
                 if e_known[e]:
-                    b = e_bit[e] - base
-                    nw = window | (1 << b)
-                    nb = base
-                    if b == 0:  # the lowest pending op: slide base past the run of linearized ones
-                        t = (~nw & (nw + 1)).bit_length() - 1
-                        nw >>= t
-                        nb += t
-                    key = (nb, nw, ibits, new_state)
-                    if key not in seen:
-                        seen_add(key)
-                        # A read is never worth undoing (see below): its frame is marked
-                        # with a negative entry, and backtracking passes through it.
-                        frame = (-e if e_pure[e] else e, state, base, window, ibits, frame)
-                        depth += 1
-                        state, base, window = new_state, nb, nw
+                    nw |= 1 << (e_bit[e] - nb)
+                    ni = ibits
+                else:
+                    ni = ibits | (1 << e_bit[e])
+                if nw & 1:  # the lowest pending op was placed: slide base past the run of linearized ones
+                    t = (~nw & (nw + 1)).bit_length() - 1
+                    nw >>= t
+                    nb += t
+                key = (nb, nw, ni, new_state)
+                if key not in seen:
+                    seen_add(key)
+                    # A read is never worth undoing (see below): its frame is marked
+                    # with a negative entry, and backtracking passes through it.
+                    frame = (-e if e_pure[e] else e, state, base, window, ibits, frame, bundle)
+                    depth += 1
+                    state, base, window, ibits = new_state, nb, nw, ni
+                    # lift the invoke and its completion out of the list (then the bundle's)
+                    p, q = prv[e], nxt[e]
+                    nxt[p] = q
+                    if q != -1:
+                        prv[q] = p
+                    r = match[e]
+                    if r:
                         remaining -= 1
-                        # lift the invoke and its completion out of the list
-                        p, q = prv[e], nxt[e]
-                        nxt[p] = q
-                        prv[q] = p  # an invoke always has a later entry: its completion
-                        r = match[e]
                         p, q = prv[r], nxt[r]
                         nxt[p] = q
                         if q != -1:
                             prv[q] = p
-                        if remaining == 0:
-                            break
-                        e = nxt[0]
-                        continue
-                else:
-                    ni = ibits | (1 << e_bit[e])
-                    key = (base, window, ni, new_state)
-                    if key not in seen:
-                        seen_add(key)
-                        frame = (e, state, base, window, ibits, frame)
-                        depth += 1
-                        state, ibits = new_state, ni
-                        p, q = prv[e], nxt[e]
-                        nxt[p] = q
-                        if q != -1:
-                            prv[q] = p
-                        e = nxt[0]
-                        continue
+                    if bundle is not None:
+                        for h in bundle:
+                            p, q = prv[h], nxt[h]
+                            nxt[p] = q
+                            prv[q] = p  # a hidden op is ok: its completion follows
+                            r = match[h]
+                            p, q = prv[r], nxt[r]
+                            nxt[p] = q
+                            if q != -1:
+                                prv[q] = p
+                        remaining -= len(bundle)
+                    if remaining == 0:
+                        break
+                    e = nxt[0]
+                    continue
             # Never runs off the end: while an ok op is left, its completion is in the list.
             e = nxt[e]
             continue
@@ -189,18 +216,60 @@ def _linearize(ops: Sequence[Operation], model: Model, deadline: float | None) -
             next_check = steps + _CHECK_EVERY
             if deadline is not None and time.monotonic() > deadline:
                 raise Timeout
+        inv = invoke_entry[entry_op[e]]
+        if e_hidden[inv]:
+            # The first completion is an unobservable write's: it must be placed now. Every other
+            # candidate was tried already, so if this fails the level fails (a forced frame).
+            steps += 1
+            nw = window | (1 << (e_bit[inv] - base))
+            nb = base
+            if nw & 1:
+                t = (~nw & (nw + 1)).bit_length() - 1
+                nw >>= t
+                nb += t
+            new_state = e_trans[inv](state)
+            key = (nb, nw, ibits, new_state)
+            if key not in seen:
+                seen_add(key)
+                frame = (-inv, state, base, window, ibits, frame, None)
+                depth += 1
+                state, base, window = new_state, nb, nw
+                remaining -= 1
+                p, q = prv[inv], nxt[inv]
+                nxt[p] = q
+                prv[q] = p
+                p, q = prv[e], nxt[e]
+                nxt[p] = q
+                if q != -1:
+                    prv[q] = p
+                if remaining == 0:
+                    break
+                e = nxt[0]
+                continue
         # backtrack: every candidate before this completion was tried
         if frame is None:
-            return _result(False, steps, best_frame, best_state, ops, entry_op, best_stuck)
+            return _result(False, steps, best_frame, best_state, ops, entry_op, best_stuck, model)
         if depth > best_depth:
             best_depth, best_frame, best_stuck, best_state = depth, frame, e, state
         while True:
-            e, state, base, window, ibits, frame = frame
+            e, state, base, window, ibits, frame, bundle = frame
             depth -= 1
             forced = e < 0
             if forced:
                 e = -e
-            # unlift: put the completion back first, then the invoke (reverse of lifting)
+            # unlift in the reverse order of lifting: the bundle's last op first, then this op's
+            # completion, then its invoke (dancing links: each entry remembers its neighbours)
+            if bundle is not None:
+                for h in reversed(bundle):
+                    r = match[h]
+                    p, q = prv[r], nxt[r]
+                    nxt[p] = r
+                    if q != -1:
+                        prv[q] = r
+                    p, q = prv[h], nxt[h]
+                    nxt[p] = h
+                    prv[q] = h
+                remaining += len(bundle)
             r = match[e]
             if r:
                 remaining += 1
@@ -221,13 +290,13 @@ def _linearize(ops: Sequence[Operation], model: Model, deadline: float | None) -
             # failure is the level's failure: keep going back. Not so for a write of the value
             # already there, or an unknown cas that finds another value: placed later, they act.
             if frame is None:
-                return _result(False, steps, best_frame, best_state, ops, entry_op, best_stuck)
+                return _result(False, steps, best_frame, best_state, ops, entry_op, best_stuck, model)
         e = nxt[e]
-    return _result(True, steps, frame, state, ops, entry_op, 0)
+    return _result(True, steps, frame, state, ops, entry_op, 0, model)
 
 
 def _result(ok: bool, steps: int, frame: tuple | None, state: Any, ops: Sequence[Operation], entry_op: list[int],
-            stuck: int) -> SearchResult:
+            stuck: int, model: Model) -> SearchResult:
     """The linearization a chain of frames holds; ``state`` is the state after its last operation."""
     order: list[Operation] = []
     states: list[Any] = []
@@ -235,6 +304,12 @@ def _result(ok: bool, steps: int, frame: tuple | None, state: Any, ops: Sequence
         order.append(ops[entry_op[abs(frame[0])]])
         states.append(state)
         state = frame[1]  # the state before this op is the state after the one below it
+        bundle = frame[6]
+        if bundle is not None:  # placed just before it, in this order; blind, so their states are their own
+            for h in reversed(bundle):
+                op = ops[entry_op[h]]
+                order.append(op)
+                states.append(model.transition(op)(None))
         frame = frame[5]
     order.reverse()
     states.reverse()
