@@ -95,10 +95,14 @@ def main() -> int:
         g = generate(1_700, clients=clients, keys=10, mix=porcupine, seed=1)
         row(f"kv append/get/put, 10 keys, {clients} clients, any order", len(g.records) // 2,
             *timed(g.records, "kv", 1 if clients > 10 else repeat, args.timeout))
-    for clients in (5, 10, 50):
+    for clients in (5, 10, 20, 50):
         g = generate(1_700, clients=clients, keys=1, mix=REGISTER_MIX, seed=1)
         row(f"cas-register (one key), {clients} clients", len(g.records) // 2,
             *timed(g.records, "cas-register", 1 if clients > 10 else repeat, args.timeout))
+    for clients in (10, 50):
+        g = generate(1_700, clients=clients, keys=1, mix={"read": 1, "write": 9}, seed=1)
+        row(f"register, 90% writes, {clients} clients", len(g.records) // 2,
+            *timed(g.records, "register", repeat, args.timeout))
 
     print("\n== info share (10k ops, 10 clients, 100 keys)")
     for info in (0.0, 0.01, 0.05, 0.1, 0.2):
