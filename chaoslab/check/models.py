@@ -4,8 +4,10 @@ A model is a small object: ``init()`` gives the initial state, ``step(state, op)
 says whether ``op`` (with the output it returned) is legal in ``state`` and what
 the state is afterwards. States must be hashable and compare by value: the
 search memoizes (linearized operations, state) pairs, so two equal states must
-hash alike. Write your own by subclassing :class:`Model`; the search only calls
-``init``, ``partition`` and ``transition``.
+hash alike. Write your own by subclassing :class:`Model` and overriding ``init``
+and ``step``; the rest (``validate``, ``partition``, ``prune``, ``transition``,
+``pure_reads``, ``blind``/``hidden``) have safe defaults and exist to make the
+search faster where a model knows more.
 
 ``transition(op)`` is the hot path. It returns one function ``state -> next
 state`` (or :data:`ILLEGAL`) per operation, built once before the search, so the
