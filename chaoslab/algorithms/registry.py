@@ -30,6 +30,7 @@ ENTRY_POINT_GROUP = "chaoslab.algorithms"
 BUILTIN: dict[str, str] = {
     "raft": "chaoslab.algorithms.raft.spec:SPEC",
     "bully": "chaoslab.algorithms.bully.spec:SPEC",
+    "byzantine": "chaoslab.algorithms.byzantine.spec:SPEC",
     "twogenerals": "chaoslab.algorithms.twogenerals.spec:SPEC",
 }
 ALGORITHMS: tuple[str, ...] = tuple(BUILTIN)

@@ -137,7 +137,7 @@ class ByzantineReceived(_message.Message):
     def __init__(self, path: _Optional[_Iterable[str]] = ..., value: _Optional[str] = ...) -> None: ...
 
 class ByzantineStatus(_message.Message):
-    __slots__ = ("mode", "faults", "commander", "traitor", "order", "received", "decision")
+    __slots__ = ("mode", "faults", "commander", "traitor", "order", "received", "decision", "instance", "strategy", "traitors", "sent", "received_total", "missing", "defaulted", "discarded", "rounds", "decided_after_s", "agreements")
     MODE_FIELD_NUMBER: _ClassVar[int]
     FAULTS_FIELD_NUMBER: _ClassVar[int]
     COMMANDER_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +145,17 @@ class ByzantineStatus(_message.Message):
     ORDER_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    TRAITORS_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTED_FIELD_NUMBER: _ClassVar[int]
+    DISCARDED_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AFTER_S_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENTS_FIELD_NUMBER: _ClassVar[int]
     mode: str
     faults: int
     commander: str
@@ -152,7 +163,18 @@ class ByzantineStatus(_message.Message):
     order: str
     received: _containers.RepeatedCompositeFieldContainer[ByzantineReceived]
     decision: str
-    def __init__(self, mode: _Optional[str] = ..., faults: _Optional[int] = ..., commander: _Optional[str] = ..., traitor: _Optional[bool] = ..., order: _Optional[str] = ..., received: _Optional[_Iterable[_Union[ByzantineReceived, _Mapping]]] = ..., decision: _Optional[str] = ...) -> None: ...
+    instance: str
+    strategy: str
+    traitors: _containers.RepeatedScalarFieldContainer[str]
+    sent: int
+    received_total: int
+    missing: int
+    defaulted: bool
+    discarded: int
+    rounds: int
+    decided_after_s: float
+    agreements: int
+    def __init__(self, mode: _Optional[str] = ..., faults: _Optional[int] = ..., commander: _Optional[str] = ..., traitor: _Optional[bool] = ..., order: _Optional[str] = ..., received: _Optional[_Iterable[_Union[ByzantineReceived, _Mapping]]] = ..., decision: _Optional[str] = ..., instance: _Optional[str] = ..., strategy: _Optional[str] = ..., traitors: _Optional[_Iterable[str]] = ..., sent: _Optional[int] = ..., received_total: _Optional[int] = ..., missing: _Optional[int] = ..., defaulted: _Optional[bool] = ..., discarded: _Optional[int] = ..., rounds: _Optional[int] = ..., decided_after_s: _Optional[float] = ..., agreements: _Optional[int] = ...) -> None: ...
 
 class CommandRequest(_message.Message):
     __slots__ = ("name", "args_json", "timeout_s")
