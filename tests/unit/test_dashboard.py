@@ -242,7 +242,8 @@ def byzantine() -> dict:
             leader="n1", pid=4200 + i, uptime_s=11.0, last_heard_s=0.3,
             byzantine=npb.ByzantineStatus(
                 mode="om", faults=1, commander="n1", traitor=nid == "n3",
-                order="attack" if is_cmdr else "",
+                order="attack" if is_cmdr else "", instance="n1:1", traitors=["n3"],
+                sent=3 if is_cmdr else 2, strategy="flip" if nid == "n3" else "",
                 received=[npb.ByzantineReceived(path=p, value=v) for p, v in received.get(nid, [])],
                 decision="" if is_cmdr or nid == "n3" else "attack",
             ),

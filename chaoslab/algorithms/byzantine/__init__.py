@@ -1,5 +1,7 @@
-"""The Byzantine generals (oral messages): only its dashboard panel so far (``adapters/panel.py``).
+"""The Byzantine generals (Lamport, Shostak, Pease 1982): OM(m) and SM(m) with traitors.
 
-The core, its messages and its ``SPEC`` arrive with a later issue; until then
-the algorithm is not registered and ``chaoslab up byzantine`` does not know it.
+``core.py`` (the sans-I/O general), ``config.py`` (keys, seeded traitor choice, the message
+cap), ``strategies.py`` (how traitors lie), ``signing.py`` (Ed25519 for SM), ``messages.py``,
+and ``spec.py`` (its ``SPEC``). Driver-side: ``adapters/agreement.py`` (one agreement as a
+Python API), ``adapters/cli.py`` (``chaoslab order``) and ``adapters/panel.py``.
 """

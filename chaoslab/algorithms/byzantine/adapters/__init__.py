@@ -1,4 +1,2 @@
-"""The Byzantine generals (oral messages)'s driver-side pieces: so far its dashboard panel.
-
-The core arrives later; like every adapter, only drivers import these.
-"""
+"""The Byzantine generals' driver-side pieces: one agreement run from the lab or the simulator
+(``agreement.py``), the ``order`` command (``cli.py``) and the dashboard panel (``panel.py``)."""

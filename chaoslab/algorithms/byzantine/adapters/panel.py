@@ -1,8 +1,10 @@
 """The Byzantine generals' dashboard panel: the order, what each lieutenant received, IC1/IC2.
 
-Only the panel is here so far; the Byzantine generals core and its spec arrive
-later. Until then nothing loads this panel from a spec; its tests call
-:func:`byzantine_panel`.
+The spec names it; it shows the last agreement most nodes know (a node still on an older
+one, or that never heard of it, gets a dash), what each lieutenant received from the
+commander and from each relay of it (paths of length <= 2; the status counts the deeper
+ones), each decision (``*`` when it leaned on RETREAT for a missing value: a traitor's
+silence, or a message the proxy dropped), the messages sent, and IC1/IC2.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ def byzantine_panel(snapshot: Snapshot, *, width: int = 80) -> Panel:
     """The commander's order, what each lieutenant received (and over which relay path),
     its decision, traitors marked, and the two interactive-consistency conditions."""
     members = nodes(snapshot)
-    info = next((detail(n, DETAIL) for n in members if text(detail(n, DETAIL), "commander")), {})
-    commander = text(info, "commander")
+    details = [detail(n, DETAIL) for n in members if node_status(n) is not None]
+    known = Counter(text(d, "instance") for d in details if text(d, "instance"))
+    instance = known.most_common(1)[0][0] if known else ""
+    info = next((d for d in details if text(d, "instance") == instance), details[0] if details else {})
+    commander = text(info, "commander") if instance else ""
     mode = text(info, "mode", default="om").upper()
     m = num(info, "faults")
     wide = width >= WIDE
@@ -45,6 +50,16 @@ def byzantine_panel(snapshot: Snapshot, *, width: int = 80) -> Panel:
     head = Text()
     head.append(f"{mode}({m})", style="bold")
     head.append(f" · commander {commander or '?'}")
+    if instance:
+        sent = sum(num(d, "sent") or 0 for d in details if text(d, "instance") == instance)
+        head.append(f" · agreement {instance} · {sent} messages", style=DIM)
+    traitors = [str(t) for t in get(info, "traitors", default=[]) or []]
+    if traitors:
+        head.append(" · traitors ", style=DIM)
+        head.append(" ".join(traitors), style=BAD)
+    if not instance and details:
+        head.append("\nno agreement yet: chaoslab order attack|retreat", style=DIM)
+        return framed(head, "Byzantine generals")
 
     grid = table()
     grid.add_column("node", no_wrap=True, style="bold")
@@ -58,6 +73,7 @@ def byzantine_panel(snapshot: Snapshot, *, width: int = 80) -> Panel:
     loyal_commander = True
     decisions: dict[str, str] = {}
     pending = 0
+    defaulted = 0
     for node in members:
         nid = text(node, "id", default="?")
         status = node_status(node)
@@ -66,6 +82,12 @@ def byzantine_panel(snapshot: Snapshot, *, width: int = 80) -> Panel:
             continue
         b = detail(node, DETAIL)
         traitor = bool(get(b, "traitor", default=False))
+        if instance and text(b, "instance") != instance:  # not (yet) in this agreement
+            grid.add_row(nid, role_text("lieutenant", "follow"), Text("✗ traitor", style=BAD) if traitor
+                         else Text("loyal", style=DIM), dash(), Text("not in this agreement", style=DIM), dash())
+            if not traitor and nid != commander:
+                pending += 1
+            continue
         is_cmdr = nid == commander
         loyal = Text("✗ traitor", style=BAD) if traitor else Text("loyal", style=DIM)
         if is_cmdr:
@@ -95,6 +117,9 @@ def byzantine_panel(snapshot: Snapshot, *, width: int = 80) -> Panel:
             else:
                 pending += 1
         shown = _value_text(decision) if decision or not traitor else dash()  # traitors need not decide
+        if decision and get(b, "defaulted", default=False):
+            shown.append("*", style=WARN)
+            defaulted += 1
         grid.add_row(nid, role_text("lieutenant", "follow"), loyal, _value_text(direct), got, shown)
 
     checks = Text()
@@ -115,4 +140,6 @@ def byzantine_panel(snapshot: Snapshot, *, width: int = 80) -> Panel:
             checks.append("✓ IC2 they obey the order", style="green")
         else:
             checks.append("✕ IC2 they do not obey the loyal commander", style=BAD)
+    if defaulted:
+        checks.append(f"\n* used RETREAT for a missing value ({defaulted})", style=DIM)
     return framed(Group(head, grid, checks), "Byzantine generals")
