@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chaoslab.testing import wait_until_gone
+from chaoslab.testing import wait_until, wait_until_gone
 
 
 @pytest.fixture
@@ -31,6 +31,20 @@ def order(home: Path, *args: str) -> tuple[int, dict[str, Any]]:
     result = run(home, "order", *args, "--json")
     assert result.returncode in (0, 1), result.stderr
     return result.returncode, json.loads(result.stdout)
+
+
+def wait_all_answer(home: Path, timeout: float = 15.0) -> dict[str, Any]:
+    """`status --json` once every node answered (a busy node may miss the supervisor's 0.5 s deadline)."""
+    snap: dict[str, Any] = {}
+
+    def answered() -> bool:
+        nonlocal snap
+        result = run(home, "status", "--json")
+        snap = json.loads(result.stdout) if result.returncode == 0 else {}
+        return bool(snap) and all(n.get("status") for n in snap["nodes"])
+
+    wait_until(answered, timeout, what="every node answering status")
+    return snap
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
@@ -67,7 +81,7 @@ class TestOrder:
         assert report["defaulted"], report  # 20% of 156 messages: someone missed one
         assert report["messages"] < 156  # the traitors' and loyal relays of lost values never went
 
-        status = json.loads(run(home, "status", "--json").stdout)
+        status = wait_all_answer(home)
         detail = status["nodes"][1]["status"]["byzantine"]
         assert detail["instance"] == report["instance"] and detail["mode"] == "om" and detail["faults"] == 2
         assert [n["role"] for n in status["nodes"]][:2] == ["commander", "lieutenant"]
@@ -76,7 +90,7 @@ class TestOrder:
         """SM(2) with n = m+2 = 4 and two traitors (by seed): loyal commanders are obeyed both ways."""
         up = run(home, "up", "byzantine", "--nodes", "4", "--traitors", "2", "--protocol", "sm", "--seed", "5")
         assert up.returncode == 0, up.stderr
-        status = json.loads(run(home, "status", "--json").stdout)
+        status = wait_all_answer(home)
         traitors = status["nodes"][0]["status"]["byzantine"]["traitors"]
         loyal = [n["id"] for n in status["nodes"] if n["id"] not in traitors]
         assert len(traitors) == 2

@@ -163,8 +163,11 @@ def run_agreement(cluster: Any, order: str, commander: str = "n1", timeout: floa
     limit = timeout if timeout is not None else (int(config.get("m", 0)) + 1) * config.get("round_ms", 200) / 1000 + 5.0
     deadline = started + limit
     while True:
-        statuses = node_statuses(cluster.status(timeout=2.0))
-        if _settled(statuses, instance) or time.monotonic() >= deadline:
+        snapshot = cluster.status(timeout=2.0)
+        statuses = node_statuses(snapshot)
+        # A running node that missed the supervisor's status deadline (a busy machine) is asked again.
+        silent = [n.id for n in snapshot.nodes if n.state == "up" and not n.HasField("status")]
+        if (not silent and _settled(statuses, instance)) or time.monotonic() >= deadline:
             break
         time.sleep(0.05)
     return evaluate(statuses, node_ids, instance, order, elapsed_s=time.monotonic() - started)
