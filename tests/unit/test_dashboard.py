@@ -581,7 +581,7 @@ class TestEventsPanel:
 
 
 class TestAlgorithmPanels:
-    """Bully and Byzantine clusters get their own panels (called directly: no spec names them yet)."""
+    """Bully and Byzantine clusters get their own panels (called directly here, on fixtures)."""
 
     def test_bully_beliefs(self):
         """Each node's believed coordinator is shown; split beliefs are called out."""
