@@ -13,12 +13,16 @@ checks that no process of theirs is left.
 
 It also ships the polling helpers timing-sensitive tests use instead of sleeps:
 :func:`wait_until` (a condition comes true before a deadline) and
-:func:`holds_for` (a condition stays true for a while).
+:func:`holds_for` (a condition stays true for a while); and, for tests of the
+command line itself, :func:`run_cli` with the ``chaoslab_home`` fixture (a home
+directory whose clusters are stopped and checked for leaks afterwards).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +94,22 @@ def chaoslab_clusters(tmp_path: Path) -> Iterator[ClusterFactory]:
     finally:
         leaked = factory.teardown()
         assert not leaked, f"processes left after teardown: {leaked}"
+
+
+def run_cli(home: Path, *args: str, timeout: float = 60.0, columns: int = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``chaoslab ARGS`` as a user would (a new process, ``CHAOSLAB_HOME=home``, a terminal
+    ``columns`` wide); its exit code and output, as text."""
+    env = {**os.environ, "CHAOSLAB_HOME": str(home), "COLUMNS": str(columns)}
+    return subprocess.run([sys.executable, "-m", "chaoslab", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def chaoslab_home(tmp_path: Path) -> Iterator[Path]:
+    """A home directory for clusters started through the command line; afterwards every cluster
+    in it is stopped (``down --all``) and no process of theirs may be left."""
+    home = tmp_path / ".chaoslab"
+    yield home
+    run_cli(home, "down", "--all")
+    leaked = wait_until_gone(home)
+    assert not leaked, f"processes left after down --all: {leaked}"

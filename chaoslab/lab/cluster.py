@@ -49,7 +49,6 @@ from chaoslab.process.rundir import RunDir, pid_alive
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
-from chaoslab.wire.plain import to_plain
 from chaoslab.wire.status import cluster_to_dict, node_statuses
 
 UP_TIMEOUT = 30.0

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chaoslab.testing import wait_until, wait_until_gone
-
-
-@pytest.fixture
-def home(tmp_path: Path):
-    home = tmp_path / ".chaoslab"
-    yield home
-    run(home, "down", "--all")
-    assert wait_until_gone(home) == []
+from chaoslab.testing import run_cli, wait_until, wait_until_gone
 
 
 def run(home: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHAOSLAB_HOME": str(home), "COLUMNS": "100"}
-    return subprocess.run([sys.executable, "-m", "chaoslab", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return run_cli(home, *args, timeout=timeout, columns=100)
 
 
 def order(home: Path, *args: str) -> tuple[int, dict[str, Any]]:

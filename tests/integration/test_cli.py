@@ -11,20 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from chaoslab.testing import wait_until_gone
-
-
-@pytest.fixture
-def home(tmp_path: Path):
-    home = tmp_path / ".chaoslab"
-    yield home
-    subprocess.run([sys.executable, "-m", "chaoslab", "--home", str(home), "down", "--all"], capture_output=True, timeout=60)
-    assert wait_until_gone(home) == []
+from chaoslab.testing import run_cli, wait_until_gone
 
 
 def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHAOSLAB_HOME": str(home), "COLUMNS": "100"}
-    return subprocess.run([sys.executable, "-m", "chaoslab", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return run_cli(home, *args, timeout=timeout, columns=100)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:

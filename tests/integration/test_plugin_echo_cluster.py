@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chaoslab.testing import wait_until_gone
+from chaoslab.testing import run_cli
 
 pytestmark = pytest.mark.usefixtures("plugin_algorithms")
 
 
-@pytest.fixture
-def home(tmp_path: Path):
-    home = tmp_path / ".chaoslab"
-    yield home
-    run(home, "down", "--all")
-    assert wait_until_gone(home) == []
-
-
 def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    # PYTHONPATH (set by the fixture) carries the plug-in's entry point to every process.
-    env = {**os.environ, "CHAOSLAB_HOME": str(home), "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "chaoslab", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return run_cli(home, *args, timeout=timeout, columns=120)
 
 
 def status(home: Path) -> dict[str, Any]:
@@ -48,7 +36,11 @@ def wait_status(home: Path, predicate: Any, what: str, timeout: float = 10.0) ->
 
 
 def everyone_follows(leader: str) -> Any:
-    return lambda snap: all(n["leader"] == leader for n in snap["nodes"] if n["state"] == "up")
+    """Every node not crashed is up, answers, and follows ``leader`` (a restarted node counts
+    only once the supervisor reports it up and it answers status)."""
+    return lambda snap: all(
+        n["state"] == "up" and n["leader"] == leader for n in snap["nodes"] if n["state"] != "crashed"
+    )
 
 
 class TestEchoCluster:

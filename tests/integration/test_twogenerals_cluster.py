@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chaoslab.testing import wait_until_gone
-
-
-@pytest.fixture
-def home(tmp_path: Path):
-    home = tmp_path / ".chaoslab"
-    yield home
-    run(home, "down", "--all")
-    assert wait_until_gone(home) == []
+from chaoslab.testing import run_cli
 
 
 def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHAOSLAB_HOME": str(home), "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "chaoslab", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return run_cli(home, *args, timeout=timeout, columns=120)
 
 
 def ok(home: Path, *args: str) -> str:

@@ -8,15 +8,13 @@ must be caught every time.
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chaoslab.check import INVALID, UNKNOWN, VALID, HistoryError, Model, check_history
+from chaoslab.check import INVALID, UNKNOWN, VALID, Model, check_history
 from chaoslab.check.checker import load
 from chaoslab.check.generate import KV_MIX, generate, stale_read
 from chaoslab.check.models import ILLEGAL, CASRegister, get_model
