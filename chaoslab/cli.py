@@ -57,8 +57,6 @@ def find_cluster(name: Optional[str], stale_ok: bool = False) -> Any:
     return Cluster.find(name, State.home, stale_ok=stale_ok)
 
 
-_cluster = find_cluster
-
 
 # -- lifecycle -----------------------------------------------------------------
 
@@ -202,7 +200,7 @@ def status(name: NameOpt = None, as_json: JsonOpt = False) -> None:
     """Each node's pid, state, role, term and leader."""
     from chaoslab.lab.cluster import status_to_dict
 
-    st = _cluster(name).status()
+    st = find_cluster(name).status()
     if as_json:
         print(json.dumps(status_to_dict(st)))
     else:
@@ -218,7 +216,7 @@ def logs(
     """A node's (or the supervisor's, or the proxy's) log."""
     from chaoslab.events import follow_lines
 
-    cluster = _cluster(name, stale_ok=True)
+    cluster = find_cluster(name, stale_ok=True)
     path = cluster.log_path(node)
     try:
         for line in follow_lines(path, follow=follow, alive=cluster.run.running):
@@ -243,7 +241,7 @@ def events(
     """The cluster's events: elections, term changes, crashes, restarts, faults."""
     from chaoslab.events import follow_events, follow_lines
 
-    cluster = _cluster(name, stale_ok=True)
+    cluster = find_cluster(name, stale_ok=True)
     alive = cluster.run.running
     try:
         if as_json:  # the lines as written, one JSON object each
@@ -268,25 +266,25 @@ def _report(verb: str, ids: list[str]) -> None:
 @app.command()
 def crash(targets: Targets, name: NameOpt = None, seed: Annotated[int, typer.Option(help="Seed for `random`.")] = 0) -> None:
     """Kill nodes with SIGKILL (`crash leader`, `crash random`, `crash n3 n4`)."""
-    _report("crashed", _cluster(name).crash(*targets, seed=seed))
+    _report("crashed", find_cluster(name).crash(*targets, seed=seed))
 
 
 @app.command()
 def restart(targets: Targets, name: NameOpt = None) -> None:
     """Start crashed nodes again, same id and data directory."""
-    _report("restarted", _cluster(name).restart(*targets))
+    _report("restarted", find_cluster(name).restart(*targets))
 
 
 @app.command()
 def pause(targets: Targets, name: NameOpt = None, seed: Annotated[int, typer.Option(help="Seed for `random`.")] = 0) -> None:
     """Freeze nodes with SIGSTOP."""
-    _report("paused", _cluster(name).pause(*targets, seed=seed))
+    _report("paused", find_cluster(name).pause(*targets, seed=seed))
 
 
 @app.command()
 def resume(targets: Targets, name: NameOpt = None) -> None:
     """Thaw paused nodes with SIGCONT."""
-    _report("resumed", _cluster(name).resume(*targets))
+    _report("resumed", find_cluster(name).resume(*targets))
 
 
 # -- network faults ------------------------------------------------------------
@@ -340,7 +338,7 @@ def partition(
     if groups and shapes or len(shapes) > 1:
         raise LabError("give either groups or one shape (--isolate, --majority, --ring, ...), not several")
     spec = shapes or groups or []
-    state = _cluster(name).partition(*spec, for_s=_value(_parse_for, for_), seed=seed)
+    state = find_cluster(name).partition(*spec, for_s=_value(_parse_for, for_), seed=seed)
     _fault_summary(state)
 
 
@@ -372,7 +370,7 @@ def _probability_fault(kind: str, doc: str) -> None:
         probability: ProbabilityArg,
         from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
     ) -> None:
-        fault = getattr(_cluster(name), kind)
+        fault = getattr(find_cluster(name), kind)
         _fault_summary(fault(_value(_probability, probability), src=from_ or (), dst=to or (),
                              for_s=_value(_parse_for, for_), seed=seed))
 
@@ -393,7 +391,7 @@ def delay(
     from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
 ) -> None:
     """Delay messages (links stay in order unless reordered too)."""
-    _fault_summary(_cluster(name).delay(_value(_duration, amount), jitter_s=_value(_duration, jitter), dist=dist,
+    _fault_summary(find_cluster(name).delay(_value(_duration, amount), jitter_s=_value(_duration, jitter), dist=dist,
                                         src=from_ or (), dst=to or (), for_s=_value(_parse_for, for_), seed=seed))
 
 
@@ -403,14 +401,14 @@ def heal(
     all_: Annotated[bool, typer.Option("--all", help="Clear every fault, not only partitions.")] = False,
 ) -> None:
     """Remove partitions (with --all, every network fault)."""
-    c = _cluster(name)
+    c = find_cluster(name)
     _fault_summary(c.clear() if all_ else c.heal())
 
 
 @app.command()
 def clear(name: NameOpt = None) -> None:
     """Remove every network fault."""
-    _fault_summary(_cluster(name).clear())
+    _fault_summary(find_cluster(name).clear())
 
 
 @app.command()
@@ -419,7 +417,7 @@ def faults(name: NameOpt = None, as_json: JsonOpt = False) -> None:
     from chaoslab.net.proto import to_proto
     from chaoslab.wire.plain import to_plain
 
-    state = _cluster(name).faults()
+    state = find_cluster(name).faults()
     if as_json:
         print(json.dumps(to_plain(to_proto(state))))
         return
@@ -451,7 +449,7 @@ def _kv(name: Optional[str], op: str, *args: Any, timeout: str) -> None:
     """Run one KV operation and print its answer. Exit 0 done, 1 not found / cas mismatch, 2 not acknowledged."""
     from chaoslab.client import KVClient
 
-    cluster = _cluster(name)
+    cluster = find_cluster(name)
     with KVClient.for_cluster(cluster, timeout=_value(_parse_for, timeout)) as client:
         result = getattr(client, op)(*args)
     if result.ok:
@@ -525,7 +523,7 @@ def dashboard(
     refresh: Annotated[float, typer.Option("--refresh", min=1, max=10, help="Frames per second.")] = 5.0,
 ) -> None:
     """Live view of the cluster: nodes, Raft logs, links, events. Ctrl-C leaves the cluster running."""
-    raise typer.Exit(_run_dashboard(_cluster(name), refresh, once, as_json))
+    raise typer.Exit(_run_dashboard(find_cluster(name), refresh, once, as_json))
 
 
 # -- checking histories ------------------------------------------------------------

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoslab.algorithms.base import Algorithm, Output
-from chaoslab.algorithms.registry import DEFAULT_ALGORITHM, get_algorithm
+from chaoslab.algorithms.registry import DEFAULT_ALGORITHM
 from chaoslab.algorithms.spec import AlgorithmSpec
 from chaoslab.seeds import derive_rng
+from chaoslab.sim.invariants import spec_of
 from chaoslab.sim.network import CLIENT, Links, NetworkConfig
 
 _TICK = 0
@@ -121,7 +122,7 @@ class Simulation:
         trace_messages: bool = False,
         request_window: float = 0.0,
     ) -> None:
-        self.spec: AlgorithmSpec = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
+        self.spec: AlgorithmSpec = spec_of(algorithm)
         self.algorithm = self.spec.name
         self.node_ids: list[str] = [f"n{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
         if not self.node_ids or len(set(self.node_ids)) != len(self.node_ids) or CLIENT in self.node_ids:

@@ -4,16 +4,11 @@ partition and one coordinator after heal, and the quorum variant beside it."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from chaoslab.testing import run_cli
-
-
-def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return run_cli(home, *args, timeout=timeout, columns=120)
+from chaoslab.testing import run_cli as run
 
 
 def ok(home: Path, *args: str) -> str:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chaoslab.testing import run_cli
+from chaoslab.testing import run_cli as run
 
 pytestmark = pytest.mark.usefixtures("plugin_algorithms")
-
-
-def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return run_cli(home, *args, timeout=timeout, columns=120)
 
 
 def status(home: Path) -> dict[str, Any]:

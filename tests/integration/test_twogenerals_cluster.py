@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chaoslab.testing import run_cli
-
-
-def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return run_cli(home, *args, timeout=timeout, columns=120)
+from chaoslab.testing import run_cli as run
 
 
 def ok(home: Path, *args: str) -> str:
