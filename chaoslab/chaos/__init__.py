@@ -1,0 +1,1 @@
+"""Scripted chaos runs: scenario files, workloads, nemesis, verdicts, reports (``chaoslab run``)."""

@@ -1,0 +1,135 @@
+"""A scenario file, as typed objects: what ``faults/*.toml`` holds once it parsed.
+
+The parser (:mod:`chaoslab.chaos.parse`) builds these and is the only place that
+knows TOML; the runner, the nemesis, the verdicts and the report read only these.
+Times are seconds after the workload started (the cluster is up and, for
+algorithms with roles, has a leader by then). ``line`` fields carry the line of
+the file a piece came from, so a runtime error can still point at the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+#: Every step action, in the CLI's vocabulary (``chaoslab partition``, ``crash``, ...).
+ACTIONS = (
+    "partition", "heal", "clear", "crash", "restart", "pause", "resume",
+    "drop", "delay", "duplicate", "reorder", "wait_for", "command",
+)
+#: What a nemesis may do, each drawn from the same vocabulary as the steps.
+NEMESIS_KINDS = ("partition", "isolate", "crash", "pause", "drop", "delay", "duplicate", "reorder")
+#: What a kv workload's clients do; the mix gives each a weight.
+KV_OPS = ("read", "write", "cas")
+
+
+@dataclass(frozen=True)
+class ClusterSection:
+    algorithm: str = "raft"
+    nodes: int = 3
+    settings: dict[str, Any] = field(default_factory=dict)  # ``[cluster.set]``: ``up --set key=value``
+
+
+@dataclass(frozen=True)
+class WorkloadSection:
+    """Clients run for ``duration``; ``kind`` is "kv" (Jepsen clients) or "orders" (Byzantine)."""
+
+    kind: str = "kv"
+    clients: int = 4
+    rate: float = 100.0  # operations a second, all clients together
+    keys: int = 4
+    mix: dict[str, float] = field(default_factory=lambda: {"read": 0.5, "write": 0.4, "cas": 0.1})
+    duration: float = 10.0
+    timeout: float = 1.0  # a client gives up on one operation after this (a write then is ``info``)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One timed fault. ``target`` is the action's argument in the CLI's grammar.
+
+    partition: a partition spec (``"n1,n2 n3,n4,n5"``, ``"isolate:leader"``, ``"ring"``, ...);
+    crash/restart/pause/resume: node ids, ``leader``, ``random``, ``all``, comma-separated;
+    drop/duplicate/reorder: a probability; delay: seconds; heal/clear: ""; wait_for: "leader";
+    command: an algorithm command's name (``node`` in ``options``, its ``args`` in ``args``).
+    ``until`` (seconds) undoes the step then: heal a partition or link fault, restart a crash,
+    resume a pause (``for``, ``restart_after``, ``resume_after`` in the file).
+    """
+
+    at: float
+    action: str
+    target: Any = ""
+    until: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # src, dst, jitter, timeout, node, ...
+    args: dict[str, Any] = field(default_factory=dict)
+    name: str = ""  # names a window for ``[[check.availability]]``
+    line: int = 0
+
+    def describe(self) -> str:
+        """One human line: ``partition isolate:leader for 5s``."""
+        text = self.action if self.target in ("", True) else f"{self.action} {self.target}"
+        if self.until is not None:
+            text += f" for {self.until - self.at:g}s"
+        return text
+
+
+@dataclass(frozen=True)
+class NemesisSection:
+    """Random faults from ``kinds``, one every ``interval`` seconds, each lasting ``hold``."""
+
+    kinds: tuple[str, ...]
+    interval: float = 3.0
+    hold: float = 1.5
+    seed: int | None = None  # None: derived from the run's seed
+    start: float = 0.0
+    stop: float | None = None  # None: the workload's end
+
+
+@dataclass(frozen=True)
+class Availability:
+    """At least ``min`` of operations in a window succeed: the window is a named step's fault, or [start, end]."""
+
+    min: float
+    during: str = ""  # a step's ``name``
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckSection:
+    """Which verdicts a run reports; ``None`` means "the algorithm's default"."""
+
+    linearizable: bool | None = None      # kv workloads: the history through chaoslab.check
+    no_lost_writes: bool | None = None    # every acknowledged write present after the final heal and restart
+    election_safety: bool | None = None   # at most one leader a term, from the events log
+    leader_within: float | None = None    # a leader this soon after the last heal / restart
+    one_coordinator: bool | None = None   # bully: one coordinator once healed
+    agreement: bool | None = None         # byzantine: IC1 / IC2 for every order
+    availability: tuple[Availability, ...] = ()
+    expect: str = "valid"                 # "violation": the run is meant to find one (a demonstration)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str  # the file's stem unless the file names it
+    path: Path
+    description: str = ""
+    cluster: ClusterSection = field(default_factory=ClusterSection)
+    workload: WorkloadSection | None = None
+    steps: tuple[Step, ...] = ()
+    nemesis: NemesisSection | None = None
+    check: CheckSection = field(default_factory=CheckSection)
+    quick_scale: float = 0.5  # ``--quick``: every time multiplied by this (bounds are not)
+
+    def quick(self) -> Scenario:
+        """The quick profile: the same run, its times scaled by ``quick_scale``; check bounds stay."""
+        s = self.quick_scale
+        steps = tuple(replace(st, at=st.at * s, until=None if st.until is None else st.until * s) for st in self.steps)
+        workload = None if self.workload is None else replace(self.workload, duration=self.workload.duration * s)
+        nemesis = None if self.nemesis is None else replace(
+            self.nemesis, interval=self.nemesis.interval * s, hold=self.nemesis.hold * s,
+            start=self.nemesis.start * s, stop=None if self.nemesis.stop is None else self.nemesis.stop * s)
+        windows = tuple(replace(a, start=None if a.start is None else a.start * s,
+                                end=None if a.end is None else a.end * s) for a in self.check.availability)
+        return replace(self, steps=steps, workload=workload, nemesis=nemesis,
+                       check=replace(self.check, availability=windows))
