@@ -9,6 +9,7 @@ the file a piece came from, so a runtime error can still point at the file.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,31 @@ class ClusterSection:
     nodes: int = 3
     settings: dict[str, Any] = field(default_factory=dict)  # ``[cluster.set]``: ``up --set key=value``
 
+    def overrides(self) -> list[str]:
+        """``settings`` as ``up --set`` strings (``["heartbeat_ms=30", "raft.pre_vote=false"]``),
+        for :func:`chaoslab.lab.spec.build_spec` / ``Cluster.up(overrides=...)``."""
+        found = []
+        for key, value in self.settings.items():
+            if key == self.algorithm and isinstance(value, dict):  # [cluster.set.raft] or raft.x = ...
+                found += [f"{key}.{k}={_toml_value(v)}" for k, v in value.items()]
+            else:
+                found.append(f"{key}={_toml_value(value)}")
+        return found
+
+
+def _toml_value(value: Any) -> str:
+    """A value as TOML text (what ``--set`` parses back)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    # JSON's string escapes are a subset of TOML's basic string escapes.
+    return json.dumps(str(value), ensure_ascii=False)
+
 
 @dataclass(frozen=True)
 class WorkloadSection:
@@ -49,11 +75,14 @@ class Step:
     """One timed fault. ``target`` is the action's argument in the CLI's grammar.
 
     partition: a partition spec (``"n1,n2 n3,n4,n5"``, ``"isolate:leader"``, ``"ring"``, ...);
-    crash/restart/pause/resume: node ids, ``leader``, ``random``, ``all``, comma-separated;
-    drop/duplicate/reorder: a probability; delay: seconds; heal/clear: ""; wait_for: "leader";
-    command: an algorithm command's name (``node`` in ``options``, its ``args`` in ``args``).
+    crash/pause: node ids, ``leader``, ``random``, comma-separated; restart/resume: node ids
+    (the file's ``all`` arrives as every id); drop/duplicate/reorder: a probability (float);
+    delay: seconds (float); heal/clear: ""; wait_for: "leader"; command: an algorithm
+    command's name (``node`` in ``options``, its ``args`` in ``args``).
     ``until`` (seconds) undoes the step then: heal a partition or link fault, restart a crash,
     resume a pause (``for``, ``restart_after``, ``resume_after`` in the file).
+    ``options``: ``src``/``dst`` (tuples of ids), ``jitter`` (seconds), ``dist``, ``seed``
+    (int), ``timeout`` (seconds; wait_for always has one, default 10), ``node`` (command).
     """
 
     at: float
@@ -87,7 +116,11 @@ class NemesisSection:
 
 @dataclass(frozen=True)
 class Availability:
-    """At least ``min`` of operations in a window succeed: the window is a named step's fault, or [start, end]."""
+    """At least ``min`` of operations in a window succeed: the window is a named step's fault, or [start, end].
+
+    The parser fills ``start`` and ``end`` in for a ``during`` window too (the step's ``at``
+    until its undo), so readers need only those two; ``during`` stays as the window's label.
+    """
 
     min: float
     during: str = ""  # a step's ``name``
