@@ -1,0 +1,319 @@
+"""Real clients against a running cluster, recording what they see: the raw material of the verdicts.
+
+:class:`KVWorkload` runs Jepsen-style key-value clients, one thread and one
+:class:`~chaoslab.client.KVClient` each (its own client id, so a retried write
+applies once), together at the scenario's rate. Every operation is an invoke
+line before it is sent and a completion line after the answer, in
+``history.jsonl`` through a shared :class:`~chaoslab.chaos.history.HistoryRecorder`.
+
+How an answer becomes a completion (Jepsen's rules): a read that times out is
+``fail`` (a read changes nothing, so "did not happen" is always a correct
+account of it); a write or cas that times out after it may have reached a leader
+is ``info`` (outcome unknown), and ``fail`` only when it surely was not applied
+(refused before sending, a cas whose expected value did not match).
+
+Every written value is unique (``p<process>-<n>``), so a read names the write it
+saw: the checker and :func:`~chaoslab.chaos.verdicts.no_lost_writes` rely on it.
+
+:class:`OrdersWorkload` is the Byzantine counterpart: orders from one commander,
+each agreement's :class:`AgreementReport` kept for the verdict.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from chaoslab.chaos.history import HistoryRecorder
+from chaoslab.chaos.scenario import KV_OPS, WorkloadSection
+from chaoslab.client import CAS_MISMATCH, NOT_FOUND, OK, KVClient, NotAcknowledged, Result
+from chaoslab.errors import LabError
+
+if TYPE_CHECKING:
+    from chaoslab.algorithms.byzantine.adapters.agreement import AgreementReport
+    from chaoslab.lab.cluster import Cluster
+
+__all__ = ["FINAL_ATTEMPT_S", "KVWorkload", "Outcome", "OrdersWorkload", "outcome"]
+
+#: Jitter of a client's interval between operations: each is interval * (1 ± this), drawn from its rng.
+JITTER = 0.25
+#: How long one try of a final read may take (the client retries across nodes within it).
+FINAL_ATTEMPT_S = 2.0
+
+Outcome = tuple[str, Any, str, str]
+"""(type, value, node, error): a completion as :meth:`HistoryRecorder.complete` takes it."""
+
+
+def outcome(f: str, result: Result | None, error: Exception | None = None) -> Outcome:
+    """The completion of operation ``f`` ("read", "write", "cas") from the client's answer or exception.
+
+    A read of a missing key is ``ok`` with value None; a cas that found another
+    value, or no value, is ``fail``; a write that may have been applied but was
+    not acknowledged is ``info``. Any code the operation cannot return is ``info``
+    for a write (better unknown than wrong) and ``fail`` for a read.
+    """
+    if result is None:
+        unknown = isinstance(error, NotAcknowledged) and error.unknown and f != "read"
+        return ("info" if unknown else "fail"), None, "", str(error) if error is not None else "no answer"
+    code, node = result.code, result.node
+    if f == "read":
+        if code == OK:
+            return "ok", result.value, node, ""
+        if code == NOT_FOUND:
+            return "ok", None, node, ""
+        return "fail", None, node, result.code_name
+    if code == OK:
+        return "ok", None, node, ""
+    if f == "cas" and code in (CAS_MISMATCH, NOT_FOUND):
+        return "fail", None, node, result.code_name
+    return "info", None, node, f"unexpected {result.code_name}"
+
+
+def _pace(due: float, interval: float, rng: random.Random, now: float) -> float:
+    """When the next operation is due: a fixed interval with seeded jitter, open loop.
+
+    An operation that overran (a timeout) leaves the client behind schedule; it
+    catches up by at most one interval (two operations back to back), never by
+    a burst that would hammer a cluster just back from a fault.
+    """
+    return max(due + interval * (1.0 + JITTER * (2.0 * rng.random() - 1.0)), now - interval)
+
+
+class KVWorkload:
+    """``section.clients`` key-value clients over keys ``k1..k<section.keys>``, ``section.rate`` ops/s in all."""
+
+    def __init__(self, cluster: Cluster, section: WorkloadSection, rng: random.Random, recorder: HistoryRecorder) -> None:
+        _check_section(section)
+        self.cluster = cluster
+        self.section = section
+        self.recorder = recorder
+        self.keys = [f"k{i}" for i in range(1, section.keys + 1)]
+        self.fs = [f for f in KV_OPS if section.mix.get(f, 0) > 0]
+        self.weights = [section.mix[f] for f in self.fs]
+        # One stream a client, drawn now: which operations a client issues depends on the seed
+        # only, however the threads interleave.
+        self._seeds = [rng.getrandbits(64) for _ in range(section.clients)]
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # orders the stop flag against invokes, guards _open and _counts
+        self._threads: list[threading.Thread] = []
+        self._open: dict[int, int] = {}  # process -> handle of its operation in flight
+        self._counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
+        self.errors: list[str] = []  # unexpected exceptions in client threads (each also an info/fail line)
+
+    # ------------------------------------------------------------------ control
+
+    def start(self) -> None:
+        """Start the client threads; each issues ``rate / clients`` operations a second."""
+        if self._threads:
+            raise LabError("the workload has already started")
+        for process in range(self.section.clients):
+            client = KVClient.for_cluster(self.cluster, timeout=self.section.timeout)
+            thread = threading.Thread(target=self._run, args=(process, client), name=f"chaos-client-{process}", daemon=True)
+            self._threads.append(thread)
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Issue nothing more; wait up to ``timeout`` s for operations in flight; any left become ``info``."""
+        with self._lock:
+            self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            stuck = dict(self._open)
+        for process, handle in stuck.items():
+            self._complete(process, handle, ("info", None, "", "client still waiting when the workload stopped"))
+
+    def final_reads(self, timeout: float = 10.0) -> dict[str, Any]:
+        """One read of every key, retried until ``timeout`` s pass, recorded like any other read.
+
+        Call it once faults are healed and nodes restarted: these reads are what
+        every acknowledged write must be visible in. Processes ``clients + i``
+        read key ``k<i+1>``. Returns ``{key: value}`` (None: absent) for the keys
+        read; a key missing from it was never read within the deadline.
+        """
+        deadline = time.monotonic() + timeout
+        values: dict[str, Any] = {}
+        with KVClient.for_cluster(self.cluster) as client:
+            for i, key in enumerate(self.keys):
+                process = self.section.clients + i
+                while True:
+                    # Each key gets at least one try, even when an earlier one used up the time.
+                    attempt = min(max(deadline - time.monotonic(), 0.5), FINAL_ATTEMPT_S)
+                    with self._lock:
+                        handle = self._invoke(process, "read", key, None)
+                    done, _ = self._call(lambda: client.get(key, timeout=attempt), "read")
+                    self._complete(process, handle, done)
+                    if done[0] == "ok":
+                        values[key] = done[1]
+                        break
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.05)  # pacing between tries of a cluster that is not answering yet
+        return values
+
+    def counts(self) -> dict[str, int]:
+        """This workload's lines by type: ``{"invoke", "ok", "fail", "info"}`` (final reads included)."""
+        with self._lock:
+            return dict(self._counts)
+
+    # ------------------------------------------------------------------ one client
+
+    def _run(self, process: int, client: KVClient) -> None:
+        rng = random.Random(self._seeds[process])
+        interval = self.section.clients / self.section.rate
+        seen: dict[str, Any] = {}  # key -> the value this client last read or wrote there (for cas)
+        written = 0
+        due = time.monotonic() + rng.uniform(0, interval)  # clients start staggered
+        try:
+            while not self._stop.wait(max(0.0, due - time.monotonic())):
+                f = rng.choices(self.fs, self.weights)[0]
+                key = rng.choice(self.keys)
+                if f != "read":
+                    written += 1
+                new = f"p{process}-{written}"
+                value: Any = None if f == "read" else new if f == "write" else [seen.get(key), new]
+                with self._lock:
+                    if self._stop.is_set():
+                        break
+                    handle = self._invoke(process, f, key, value)
+                done, result = self._call(lambda: self._send(client, f, key, value), f)
+                self._complete(process, handle, done)
+                if done[0] == "ok":
+                    seen[key] = done[1] if f == "read" else new
+                elif result is not None and f == "cas" and result.code in (CAS_MISMATCH, NOT_FOUND):
+                    seen[key] = result.value if result.code == CAS_MISMATCH else None  # what the key held
+                due = _pace(due, interval, rng, time.monotonic())
+        finally:
+            client.close()
+
+    def _send(self, client: KVClient, f: str, key: str, value: Any) -> Result:
+        if f == "read":
+            return client.get(key)
+        if f == "write":
+            return client.put(key, value)
+        return client.cas(key, value[0], value[1])
+
+    def _call(self, send: Callable[[], Result], f: str) -> tuple[Outcome, Result | None]:
+        """Run one operation; any exception becomes a completion (and, if unexpected, an error kept)."""
+        try:
+            result = send()
+        except LabError as exc:  # NotAcknowledged, or a request the node called bad
+            return outcome(f, None, exc), None
+        except Exception as exc:  # noqa: BLE001 - a client thread must close its operation whatever happens
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            kind = "fail" if f == "read" else "info"
+            return (kind, None, "", f"client error: {type(exc).__name__}: {exc}"), None
+        return outcome(f, result), result
+
+    def _invoke(self, process: int, f: str, key: str, value: Any) -> int:
+        """Record an invoke (the caller holds ``_lock``)."""
+        handle = self.recorder.invoke(process, f, key, value)
+        self._open[process] = handle
+        self._counts["invoke"] += 1
+        return handle
+
+    def _complete(self, process: int, handle: int, done: Outcome) -> bool:
+        """Record a completion unless :meth:`stop` already gave up on the operation (whoever takes
+        it out of ``_open`` completes it, so it is completed once)."""
+        with self._lock:
+            if self._open.get(process) != handle:
+                return False
+            del self._open[process]
+            self._counts[done[0]] += 1
+        kind, value, node, error = done
+        self.recorder.complete(handle, kind, value, node=node, error=error)
+        return True
+
+
+class OrdersWorkload:
+    """Byzantine orders from the first node, one agreement at a time, at most ``section.rate`` a second.
+
+    Each order is a history line pair (``f`` "order", ``key`` the commander, the
+    order as value; the completion's value the lieutenants' decisions) so the
+    timeline and availability windows see it; the verdict comes from :attr:`reports`.
+    """
+
+    def __init__(self, cluster: Cluster, section: WorkloadSection, rng: random.Random, recorder: HistoryRecorder) -> None:
+        if not section.rate > 0:
+            raise LabError(f"workload rate must be above 0, got {section.rate:g}")
+        self.cluster = cluster
+        self.section = section
+        self.recorder = recorder
+        self.commander = cluster.node_ids[0]
+        self.reports: list[AgreementReport] = []
+        self.errors: list[str] = []
+        self._rng = random.Random(rng.getrandbits(64))
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._open: int | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise LabError("the workload has already started")
+        self._thread = threading.Thread(target=self._run, name="chaos-orders", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Issue no more orders; wait up to ``timeout`` s for the one in progress (else it becomes ``info``)."""
+        with self._lock:
+            self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._lock:
+            handle, self._open = self._open, None
+        if handle is not None:
+            self.recorder.complete(handle, "info", error="agreement still running when the workload stopped")
+
+    def counts(self) -> dict[str, int]:
+        """Orders by outcome, shaped like :meth:`KVWorkload.counts`."""
+        with self._lock:
+            reports = list(self.reports)
+        decided = sum(1 for r in reports if not r.undecided)
+        return {"invoke": len(reports) + len(self.errors), "ok": decided, "fail": 0,
+                "info": len(reports) - decided + len(self.errors)}
+
+    def _run(self) -> None:
+        from chaoslab.algorithms.byzantine.adapters.agreement import run_agreement
+        from chaoslab.algorithms.byzantine.config import VALUES
+
+        interval = 1.0 / self.section.rate
+        due = time.monotonic()
+        while not self._stop.wait(max(0.0, due - time.monotonic())):
+            order = self._rng.choice(VALUES)
+            with self._lock:
+                if self._stop.is_set():
+                    break
+                handle = self._open = self.recorder.invoke(0, "order", self.commander, order)
+            try:
+                report = run_agreement(self.cluster, order, self.commander)
+            except LabError as exc:  # the commander is down or paused: nobody knows what it did
+                self.errors.append(str(exc))
+                self.recorder.complete(handle, "info", error=str(exc))
+            else:
+                with self._lock:
+                    self.reports.append(report)
+                # Undecided loyal lieutenants: the order's outcome is unknown to them.
+                undecided = f"undecided: {', '.join(report.undecided)}" if report.undecided else ""
+                self.recorder.complete(handle, "info" if undecided else "ok",
+                                       {"instance": report.instance, "decisions": report.decisions}, error=undecided)
+            with self._lock:
+                self._open = None
+            due = max(due + interval, time.monotonic() - interval)
+
+
+def _check_section(section: WorkloadSection) -> None:
+    if section.clients < 1 or section.keys < 1:
+        raise LabError(f"workload needs at least one client and one key, got {section.clients} and {section.keys}")
+    if not section.rate > 0 or not section.timeout > 0:
+        raise LabError(f"workload rate and timeout must be above 0, got {section.rate:g} and {section.timeout:g}")
+    unknown = sorted(set(section.mix) - set(KV_OPS))
+    if unknown:
+        raise LabError(f"workload mix: unknown operation {unknown[0]!r} (known: {', '.join(KV_OPS)})")
+    if not any(section.mix.get(f, 0) > 0 for f in KV_OPS):
+        raise LabError("workload mix gives no operation a weight above 0")
