@@ -12,7 +12,7 @@ from pathlib import Path
 
 PLUGINS = Path(__file__).resolve().parent
 
-ENTRY_POINTS = {"echo": "echo.spec:SPEC"}
+ENTRY_POINTS = {"echo": "echo.spec:SPEC", "buggy_raft": "buggy_raft.spec:SPEC"}
 
 
 def install(site: Path) -> list[str]:
