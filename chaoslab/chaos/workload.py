@@ -21,6 +21,7 @@ each agreement's :class:`AgreementReport` kept for the verdict.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -233,6 +234,10 @@ class KVWorkload:
 class OrdersWorkload:
     """Byzantine orders from the first node, one agreement at a time, at most ``section.rate`` a second.
 
+    Orders alternate between the two values from a seeded first one. Each agreement waits
+    by its own deadline (its rounds plus 5 s, :func:`run_agreement`'s default), not
+    ``section.timeout``: a shorter wait would count slow lieutenants as undecided.
+
     Each order is a history line pair (``f`` "order", ``key`` the commander, the
     order as value; the completion's value the lieutenants' decisions) so the
     timeline and availability windows see it; the verdict comes from :attr:`reports`.
@@ -284,8 +289,12 @@ class OrdersWorkload:
 
         interval = 1.0 / self.section.rate
         due = time.monotonic()
-        while not self._stop.wait(max(0.0, due - time.monotonic())):
-            order = self._rng.choice(VALUES)
+        first = self._rng.randrange(len(VALUES))
+        for k in itertools.count():
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                break
+            # Orders alternate from a seeded first one, so any two orders in a row hold both values.
+            order = VALUES[(first + k) % len(VALUES)]
             with self._lock:
                 if self._stop.is_set():
                     break
