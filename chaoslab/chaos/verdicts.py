@@ -36,6 +36,7 @@ STATUSES = (VALID, INVALID, UNKNOWN, SKIPPED)
 _MAX_OPS = 1000  # line numbers kept for highlighting: enough for any report, bounded for a huge run
 _READS = ("read", "get")
 _PARTIAL_KEPT = 20  # operations of the longest linearization kept in an invalid verdict's details
+_LOST_KEPT = 100  # lost writes described one by one in no_lost_writes' details (all are counted)
 
 
 @dataclass
@@ -79,7 +80,8 @@ def linearizable(history: Path, timeout: float = 60.0) -> Verdict:
         # The longest linearization can hold a whole key's history: its end is where it got stuck.
         details["failure"]["partial"] = partial[-_PARTIAL_KEPT:]
         details["failure"]["partial_length"] = len(partial)
-    what = f"{len(result.operations):,} operations ({counts['info']:,} unknown), {len(result.partitions)} keys"
+    keys = len({op.key for op in result.operations})
+    what = f"{len(result.operations):,} operations ({counts['info']:,} unknown), {keys} keys"
     if result.verdict == UNKNOWN:
         return Verdict(name, UNKNOWN, f"undecided: {result.reason} ({what})", details)
     failure = result.failure
@@ -124,7 +126,8 @@ def no_lost_writes(history: Path) -> Verdict:
             continue
         finals[str(key)] = final.output
         lost.extend(_lost(key_ops, writes, final))
-    details: dict[str, Any] = {"acknowledged": acked, "final": finals, "lost": lost, "unread": unread}
+    details: dict[str, Any] = {"acknowledged": acked, "final": finals, "lost": lost[:_LOST_KEPT],
+                               "lost_count": len(lost), "unread": unread}
     if lost:
         first = lost[0]
         more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
