@@ -568,6 +568,106 @@ def check(
     raise typer.Exit(worst)
 
 
+# -- scripted chaos runs ------------------------------------------------------------
+
+
+@app.command("run")
+def run_(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (faults/*.toml); each runs on its own fresh cluster.")],
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for every random choice (default: random, shown).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="The quick profile: every time scaled by the file's quick_scale.")] = False,
+    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Put run directories here (default HOME/runs).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the runs' report.json contents as one JSON list.")] = False,
+) -> None:
+    """Run scenarios: a fresh cluster, clients, timed faults, verdicts. Exit 0 as expected, 1 violation, 2 unknown/error."""
+    import random
+
+    from chaoslab.chaos.display import RunDisplay, summary_table
+    from chaoslab.chaos.parse import load_scenario
+    from chaoslab.chaos.report import HTML, verdict_label
+    from chaoslab.chaos.runner import run
+
+    scenarios = [load_scenario(path) for path in files]  # all bad input is found before any cluster starts
+    chosen = seed if seed is not None else random.randrange(1, 2**31)
+    reports = []
+    for scenario in scenarios:
+        try:
+            if as_json:
+                result = run(scenario, chosen, quick=quick, home=State.home, report_dir=report_dir)
+            else:
+                with RunDisplay(err) as display:
+                    result = run(scenario, chosen, quick=quick, home=State.home, report_dir=report_dir, progress=display)
+        except KeyboardInterrupt:
+            _error(f"interrupted: {scenario.name}'s cluster is down (replay: {_replay(scenario, chosen, quick)})")
+            raise typer.Exit(130) from None
+        reports.append(result.report)
+        if as_json:
+            continue
+        label = verdict_label(result.report)
+        out.print(f"[bold]{scenario.name}[/]: {label} (exit {result.exit_code}) — {result.run_dir / HTML}", highlight=False)
+        for line in [*(f"{e['label']}: {e['error']}" for e in result.report["step_errors"]), *result.report["notes"]]:
+            out.print(f"  [dim]{line}[/]", highlight=False)
+        if result.error:
+            _error(f"{scenario.name}: {result.error}")
+        if not result.ok:
+            out.print(f"  seed {result.seed} — replay: [bold]{result.replay}[/]", highlight=False)
+    if as_json:
+        print(json.dumps(reports))
+    else:
+        out.print(summary_table(reports))
+    raise typer.Exit(max(r["exit_code"] for r in reports))
+
+
+def _replay(scenario: Any, seed: int, quick: bool) -> str:
+    from chaoslab.chaos.report import replay_command
+
+    return replay_command(scenario.path, seed, quick)
+
+
+@app.command()
+def runs(as_json: JsonOpt = False) -> None:
+    """Past `chaoslab run` runs with their verdicts, newest last."""
+    from chaoslab.chaos.display import runs_table
+    from chaoslab.chaos.report import list_runs
+
+    found = list_runs(State.home)
+    if as_json:
+        print(json.dumps([{"run_dir": str(path), **report} for path, report in found]))
+    elif not found:
+        out.print("no runs here yet; start one with `chaoslab run faults/FILE.toml`")
+    else:
+        out.print(runs_table(found))
+
+
+@app.command()
+def report(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run directory, or its name under HOME/runs (a prefix will do).")],
+    open_: Annotated[bool, typer.Option("--open", help="Open report.html in a browser.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A past run's summary and verdicts, and where its report.html is."""
+    from chaoslab.chaos.display import summary_table, verdicts_table
+    from chaoslab.chaos.report import HTML, find_run, read_report
+
+    path = find_run(run_ref, State.home)
+    content = read_report(path)
+    if as_json:
+        print(json.dumps(content))
+        return
+    out.print(summary_table([content]))
+    out.print(verdicts_table(content))
+    if content.get("error"):
+        out.print(f"error: {content['error']}", highlight=False)
+    html = path / HTML
+    out.print(f"report: {html}" if html.exists() else f"no {HTML} in {path}", highlight=False)
+    if content.get("exit_code"):
+        out.print(f"replay: {content.get('replay')}", highlight=False)
+    if open_ and html.exists():
+        import webbrowser
+
+        webbrowser.open(html.resolve().as_uri())
+
+
 def _plain(value: Any) -> Any:
     """JSON for what a history may hold besides JSON's own types (EDN sets, ...)."""
     if isinstance(value, (set, frozenset)):

@@ -15,7 +15,13 @@ It also ships the polling helpers timing-sensitive tests use instead of sleeps:
 :func:`wait_until` (a condition comes true before a deadline) and
 :func:`holds_for` (a condition stays true for a while); and, for tests of the
 command line itself, :func:`run_cli` with the ``chaoslab_home`` fixture (a home
-directory whose clusters are stopped and checked for leaks afterwards).
+directory whose clusters are stopped and checked for leaks afterwards); and
+:func:`run_scenario`, a scenario file run as ``chaoslab run`` would:
+
+    def test_leader_isolation():
+        result = run_scenario("faults/raft-leader-isolation.toml", seed=7)
+        assert result.verdict("linearizable").status == "valid"
+        assert result.ok, result.replay
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from chaoslab.algorithms.registry import DEFAULT_ALGORITHM
 from chaoslab.lab.poll import holds_for, wait_until
 from chaoslab.lab.rundir import list_run_dirs
 
-__all__ = ["ClusterFactory", "chaoslab_clusters", "holds_for", "processes_of", "wait_until", "wait_until_gone"]
+__all__ = ["ClusterFactory", "chaoslab_clusters", "holds_for", "processes_of", "run_scenario", "wait_until",
+           "wait_until_gone"]
 
 
 def processes_of(home: Path) -> list[tuple[int, str]]:
@@ -113,3 +120,15 @@ def chaoslab_home(tmp_path: Path) -> Iterator[Path]:
     run_cli(home, "down", "--all")
     leaked = wait_until_gone(home)
     assert not leaked, f"processes left after down --all: {leaked}"
+
+
+def run_scenario(path: str | os.PathLike[str], seed: int = 0, quick: bool = True,
+                 home: str | os.PathLike[str] | None = None) -> Any:
+    """Run a scenario file on a fresh cluster, as ``chaoslab run FILE --seed SEED [--quick]`` does,
+    and return its :class:`~chaoslab.chaos.runner.RunResult` (``result.ok``, ``result.verdict(name)``,
+    ``result.run_dir``, ``result.replay``). The cluster is always down when this returns.
+    ``home`` defaults to ``$CHAOSLAB_HOME`` or ``./.chaoslab``; the run's directory is under ``home/runs``."""
+    from chaoslab.chaos.parse import load_scenario
+    from chaoslab.chaos.runner import run
+
+    return run(load_scenario(Path(path)), seed, quick=quick, home=home)

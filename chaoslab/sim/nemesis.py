@@ -11,12 +11,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from chaoslab.net.nemesis import choose, random_groups
 from chaoslab.seeds import derive_rng
 from chaoslab.sim.network import NetworkConfig
 from chaoslab.sim.simulation import Simulation
 
 FAULTS: tuple[str, ...] = ("partition", "isolate", "block", "crash", "restart", "bounce", "heal", "lossy")
-_WEIGHTS = {"partition": 3, "isolate": 2, "block": 1, "crash": 2, "restart": 2, "bounce": 2, "heal": 2, "lossy": 1}
 
 
 class Nemesis:
@@ -37,7 +37,7 @@ class Nemesis:
         max_down: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        unknown = [f for f in faults if f not in _WEIGHTS]
+        unknown = [f for f in faults if f not in FAULTS]
         if unknown:
             raise ValueError(f"unknown nemesis fault {unknown[0]!r} (known: {', '.join(FAULTS)})")
         if not (0 < interval[0] <= interval[1]):
@@ -64,33 +64,17 @@ class Nemesis:
             self.sim.at(when, self._act)
 
     def _act(self, sim: Simulation) -> None:
-        choices = [f for f in self.faults if self._possible(f)]
-        if choices:
-            fault = self.rng.choices(choices, weights=[_WEIGHTS[f] for f in choices])[0]
+        fault = choose(self.rng, self.faults, sim.node_ids, sim.down(), self.max_down)
+        if fault is not None:
             getattr(self, f"_{fault}")(sim)
             self.actions += 1
         self._next(sim.now)
 
-    def _possible(self, fault: str) -> bool:
-        sim = self.sim
-        n = len(sim.node_ids)
-        if fault in ("partition", "isolate", "block"):
-            return n >= 2
-        if fault in ("crash", "bounce"):
-            return bool(sim.up()) and len(sim.down()) < self.max_down
-        if fault == "restart":
-            return bool(sim.down())
-        return True
-
     def _partition(self, sim: Simulation) -> None:
-        nodes = list(sim.node_ids)
-        self.rng.shuffle(nodes)
-        parts = 2 if len(nodes) < 4 else self.rng.choice((2, 2, 3))
-        cuts = sorted(self.rng.sample(range(1, len(nodes)), parts - 1))
-        groups = [nodes[a:b] for a, b in zip([0, *cuts], [*cuts, len(nodes)], strict=True)]
+        groups = random_groups(self.rng, sim.node_ids)
         if sim.links.blocked:
             sim.heal()
-        sim.partition([sorted(g, key=sim.node_ids.index) for g in groups])
+        sim.partition(groups)
 
     def _isolate(self, sim: Simulation) -> None:
         sim.isolate(self.rng.choice(sim.node_ids))
