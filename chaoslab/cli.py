@@ -592,7 +592,7 @@ def run_(
     reports = []
     for scenario in scenarios:
         try:
-            if as_json:
+            if as_json or not err.is_terminal:  # progress bars are for people watching, not for logs
                 result = run(scenario, chosen, quick=quick, home=State.home, report_dir=report_dir)
             else:
                 with RunDisplay(err) as display:
@@ -604,13 +604,14 @@ def run_(
         if as_json:
             continue
         label = verdict_label(result.report)
-        out.print(f"[bold]{scenario.name}[/]: {label} (exit {result.exit_code}) — {result.run_dir / HTML}", highlight=False)
+        out.print(f"[bold]{scenario.name}[/]: {label} (exit {result.exit_code})", highlight=False)
+        out.print(f"  report: {result.run_dir / HTML}", highlight=False, soft_wrap=True)
         for line in [*(f"{e['label']}: {e['error']}" for e in result.report["step_errors"]), *result.report["notes"]]:
-            out.print(f"  [dim]{line}[/]", highlight=False)
+            out.print(f"  {line}", style="dim", highlight=False, markup=False, soft_wrap=True)
         if result.error:
             _error(f"{scenario.name}: {result.error}")
         if not result.ok:
-            out.print(f"  seed {result.seed} — replay: [bold]{result.replay}[/]", highlight=False)
+            out.print(f"  seed {result.seed} — replay: [bold]{result.replay}[/]", highlight=False, soft_wrap=True)
     if as_json:
         print(json.dumps(reports))
     else:

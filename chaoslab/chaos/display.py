@@ -6,7 +6,6 @@ shape, so a past run prints the same as one that just finished.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -60,15 +59,13 @@ class RunDisplay:
 
 
 def summary_table(reports: Sequence[dict[str, Any]]) -> Table:
-    """The end-of-run table: scenario, ops, ok/fail/info, faults applied, verdict, time."""
+    """The end-of-run table: scenario, seed, ops, ok/fail/info, faults applied, verdict, time."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("scenario", no_wrap=True)
-    table.add_column("seed", justify="right")
-    table.add_column("ops", justify="right")
-    table.add_column("ok/fail/info", justify="right")
-    table.add_column("faults", justify="right")
-    table.add_column("verdict")
-    table.add_column("time", justify="right")
+    table.add_column("scenario", overflow="fold", ratio=1)
+    for header in ("seed", "ops", "ok/fail/info", "faults"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
     for r in reports:
         ops = r.get("ops") or {}
         table.add_row(
@@ -92,13 +89,15 @@ def verdicts_table(report: dict[str, Any]) -> Table:
 
 
 def runs_table(runs: Sequence[tuple[Path, dict[str, Any]]]) -> Table:
-    """Past runs, oldest first: when, run directory, scenario, seed, ops, verdict, time."""
+    """Past runs, oldest first: the run directory (when, which scenario), seed, ops, faults, verdict, time."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("started", "run", "scenario", "seed", "ops", "verdict", "time"):
-        table.add_column(column, no_wrap=column != "scenario", justify="right" if column in ("seed", "ops", "time") else "left")
+    table.add_column("run", overflow="fold", ratio=1)
+    for header in ("seed", "ops", "faults"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
     for path, r in runs:
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(r.get("started_at") or 0)))
-        table.add_row(started, path.name, r.get("scenario", "?") + (" (quick)" if r.get("quick") else ""),
-                      str(r.get("seed", "")), str((r.get("ops") or {}).get("invoke", 0)), _verdict_text(r),
+        table.add_row(path.name + (" (quick)" if r.get("quick") else ""), str(r.get("seed", "")),
+                      str((r.get("ops") or {}).get("invoke", 0)), str(len(r.get("faults") or [])), _verdict_text(r),
                       f"{float(r.get('wall_s') or 0):.1f}s")
     return table
