@@ -138,29 +138,6 @@ def plan_checks(scenario: Scenario, spec: AlgorithmSpec) -> dict[str, Any]:
     return plan
 
 
-def _overrides(settings: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """``[cluster.set]`` as ``up --set KEY=VALUE`` overrides (values written as TOML)."""
-    out = []
-    for key, value in settings.items():
-        if isinstance(value, Mapping):
-            out += _overrides(value, f"{prefix}{key}.")
-        else:
-            out.append(f"{prefix}{key}={_toml(value)}")
-    return out
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a TOML basic string
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    raise LabError(f"[cluster.set]: cannot pass {value!r} to the cluster")
-
-
 def cluster_name(scenario: str) -> str:
     """A name no other run uses: ``run-<scenario>-<pid>-<n>`` (cut to the lab's 40 characters)."""
     tail = f"-{os.getpid()}-{next(_names)}"
@@ -195,7 +172,7 @@ def run(scenario: Scenario, seed: int, *, quick: bool = False, home: str | os.Pa
         spec = get_algorithm(plan.cluster.algorithm)
     except KeyError as exc:
         raise LabError(f"{scenario.path}: {exc.args[0]}") from None
-    overrides = _overrides(plan.cluster.settings)
+    overrides = plan.cluster.overrides()
     checks = plan_checks(plan, spec)
     base = Path(report_dir) if report_dir is not None else runs_home(home)
     run_dir = new_run_dir(base, plan.name)
@@ -475,7 +452,8 @@ def _duration(scenario: Scenario) -> float:
 
 
 def verdicts_for(checks: Mapping[str, Any], scenario: Scenario, spec: AlgorithmSpec, run_dir: Path, final_heal: float,
-          statuses: Mapping[str, Mapping[str, Any]], reports: list[Any], faults: list[Any], duration: float) -> list[Any]:
+                 statuses: Mapping[str, Mapping[str, Any]], reports: list[Any], faults: list[Any],
+                 duration: float) -> list[Any]:
     """The verdicts of a finished run, one per planned check and one for ``[[check.availability]]``;
     a check that fails to run gives an ``unknown`` verdict saying why."""
     from chaoslab.chaos import verdicts as v

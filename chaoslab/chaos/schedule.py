@@ -127,7 +127,7 @@ class Timeline:
         while True:
             now = self.clock.now()
             self._check_gate(now)
-            entry = self._due(now)
+            entry = self._due(min(now, end))  # past the end (a slow action overran it), only what was due by then
             if entry is not None:
                 if entry.is_step:
                     self.current = entry.label

@@ -14,35 +14,32 @@ def recorder(clock, log, name, cost=0.0):
     return action
 
 
+def plan(clock, log, *entries):
+    """A timeline of ("step"|"at", when, name[, cost]) entries, each logging (name, time) when run."""
+    tl = Timeline(clock)
+    for lane, when, name, *cost in entries:
+        getattr(tl, lane)(when, name, recorder(clock, log, name, *cost))
+    return tl
+
+
 class TestTimeline:
     def test_actions_run_at_their_times_in_order(self, clock):
         """Steps added out of order run in time order, each at its own time."""
         log = []
-        tl = Timeline(clock)
-        tl.step(3.0, "c", recorder(clock, log, "c"))
-        tl.step(1.0, "a", recorder(clock, log, "a"))
-        tl.step(2.0, "b", recorder(clock, log, "b"))
-        tl.run_until(5.0)
+        plan(clock, log, ("step", 3.0, "c"), ("step", 1.0, "a"), ("step", 2.0, "b")).run_until(5.0)
         assert log == [("a", 1.0), ("b", 2.0), ("c", 3.0)]
         assert clock.now() == pytest.approx(5.0)
 
     def test_a_slow_action_does_not_shift_later_ones(self, clock):
         """Due times are absolute: a step that takes 1.5s makes the next late, not every one after."""
         log = []
-        tl = Timeline(clock)
-        tl.step(1.0, "slow", recorder(clock, log, "slow", cost=1.5))
-        tl.step(2.0, "late", recorder(clock, log, "late"))
-        tl.step(4.0, "on time", recorder(clock, log, "on time"))
-        tl.run_until(5.0)
+        plan(clock, log, ("step", 1.0, "slow", 1.5), ("step", 2.0, "late"), ("step", 4.0, "on time")).run_until(5.0)
         assert log == [("slow", 1.0), ("late", 2.5), ("on time", 4.0)]
 
     def test_undo_before_a_step_due_at_the_same_time(self, clock):
         """An undo due at t runs before a step at t (a step then starts on a healed cluster)."""
         log = []
-        tl = Timeline(clock)
-        tl.step(2.0, "step", recorder(clock, log, "step"))
-        tl.at(2.0, "undo", recorder(clock, log, "undo"))
-        tl.run_until(3.0)
+        plan(clock, log, ("step", 2.0, "step"), ("at", 2.0, "undo")).run_until(3.0)
         assert [name for name, _ in log] == ["undo", "step"]
 
     def test_actions_may_schedule_more(self, clock):
@@ -56,14 +53,18 @@ class TestTimeline:
     def test_pending_steps_after_the_end_are_skipped(self, clock):
         """What is due after the end is dropped; the steps among it are remembered."""
         log = []
-        tl = Timeline(clock)
-        tl.step(1.0, "in", recorder(clock, log, "in"))
-        tl.step(9.0, "out", recorder(clock, log, "out"))
-        tl.at(8.0, "undo", recorder(clock, log, "undo"))
+        tl = plan(clock, log, ("step", 1.0, "in"), ("step", 9.0, "out"), ("at", 8.0, "undo"))
         tl.run_until(5.0)
         assert log == [("in", 1.0)]
         assert tl.skipped == ["out"]
         assert tl.current == "in"
+
+    def test_an_action_overrunning_the_end_runs_only_what_was_due_by_then(self, clock):
+        """A step that runs past the end: what was due by the end still runs, nothing due after it."""
+        log = []
+        tl = plan(clock, log, ("step", 1.0, "slow", 5.0), ("at", 2.0, "due"), ("step", 4.0, "after the end"))
+        tl.run_until(3.0)
+        assert log == [("slow", 1.0), ("due", 6.0)] and tl.skipped == ["after the end"]
 
     def test_ticks_at_least_every_tick(self, clock):
         """Progress is reported between actions and at least every TICK seconds."""
