@@ -59,19 +59,19 @@ class RunDisplay:
 
 
 def summary_table(reports: Sequence[dict[str, Any]]) -> Table:
-    """The end-of-run table: scenario, seed, ops, ok/fail/info, faults applied, verdict, time."""
+    """The end-of-run table: scenario, ops, ok/fail/info, faults applied, verdict, time."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("scenario", overflow="fold", ratio=1)
-    for header in ("seed", "ops", "ok/fail/info", "faults"):
+    table.add_column("scenario", overflow="fold", min_width=16, ratio=1)
+    for header in ("ops", "ok/fail/info", "faults"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("time", justify="right", no_wrap=True)
     for r in reports:
         ops = r.get("ops") or {}
         table.add_row(
-            r.get("scenario", "?") + (" (quick)" if r.get("quick") else ""), str(r.get("seed", "")),
-            str(ops.get("invoke", 0)), f"{ops.get('ok', 0)}/{ops.get('fail', 0)}/{ops.get('info', 0)}",
-            str(len(r.get("faults") or [])), _verdict_text(r), f"{float(r.get('wall_s') or 0):.1f}s",
+            r.get("scenario", "?") + (" (quick)" if r.get("quick") else ""), str(ops.get("invoke", 0)),
+            f"{ops.get('ok', 0)}/{ops.get('fail', 0)}/{ops.get('info', 0)}", str(len(r.get("faults") or [])),
+            _verdict_text(r), f"{float(r.get('wall_s') or 0):.1f}s",
         )
     return table
 
@@ -91,7 +91,7 @@ def verdicts_table(report: dict[str, Any]) -> Table:
 def runs_table(runs: Sequence[tuple[Path, dict[str, Any]]]) -> Table:
     """Past runs, oldest first: the run directory (when, which scenario), seed, ops, faults, verdict, time."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("run", overflow="fold", ratio=1)
+    table.add_column("run", overflow="fold", min_width=20, ratio=1)
     for header in ("seed", "ops", "faults"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)

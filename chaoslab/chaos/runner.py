@@ -48,10 +48,12 @@ from chaoslab.wire.status import node_statuses
 
 __all__ = ["DEFAULT_CHECKS", "RunProgress", "RunResult", "availability_windows", "plan_checks", "run", "verdicts_for"]
 
-#: What a run checks when its ``[check]`` section does not say, per algorithm.
+#: What a run checks when its ``[check]`` section does not say, per algorithm. Not election
+#: safety for bully: an epoch is not a term, and at boot every node claims epoch 1 at once (Bully
+#: as written; the claims settle as higher ids answer), so it would fail every run.
 DEFAULT_CHECKS: dict[str, dict[str, Any]] = {
     "raft": {"linearizable": True, "no_lost_writes": True, "election_safety": True, "leader_within": 5.0},
-    "bully": {"election_safety": True, "one_coordinator": True},
+    "bully": {"one_coordinator": True},
     "byzantine": {"agreement": True},
 }
 CHECK_ORDER = ("linearizable", "no_lost_writes", "election_safety", "leader_within", "one_coordinator", "agreement")

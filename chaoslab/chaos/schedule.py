@@ -122,8 +122,9 @@ class Timeline:
 
     def run_until(self, end: float, on_tick: Callable[[], None] | None = None) -> None:
         """Run what falls due until ``end``; what is still pending then is dropped (steps are
-        remembered in :attr:`skipped`). ``on_tick`` is called between actions and at least every
-        :data:`TICK` seconds."""
+        remembered in :attr:`skipped`). A gate still closed at ``end`` is waited for (until it
+        opens, and the steps it held run, or its timeout). ``on_tick`` is called between actions
+        and at least every :data:`TICK` seconds."""
         while True:
             now = self.clock.now()
             self._check_gate(now)
@@ -135,16 +136,15 @@ class Timeline:
                 if on_tick:
                     on_tick()
                 continue
-            if now >= end:
+            if now >= end and self._gate is None:  # a wait_for still waiting holds the end back too
                 break
-            wake = [end, now + TICK]
+            # Past the end (a gate holding it) nothing pending is runnable but the gate's steps.
+            wake = [now + TICK, end, self._gate.next_poll if self._gate else end]
             if self._others:
                 wake.append(self._others[0].when)
             if self._steps and self._gate is None:
                 wake.append(self._steps[0].when)
-            if self._gate is not None:
-                wake.append(max(self._gate.next_poll, now))
-            self.clock.sleep(min(wake) - now)
+            self.clock.sleep(min((w for w in wake if w > now), default=now + TICK) - now)
             if on_tick:
                 on_tick()
         self.skipped = [e.label for e in sorted(self._steps)]

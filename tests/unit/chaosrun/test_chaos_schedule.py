@@ -107,3 +107,14 @@ class TestGate:
         tl.step(1.5, "next", recorder(clock, log, "next"))
         tl.run_until(2.0)
         assert log == [("next", 1.5)]
+
+    def test_a_gate_closed_at_the_end_is_waited_for(self, clock):
+        """The last step a wait_for: the end waits for it, and steps it held (due before the end) then run."""
+        log = []
+        ready = []
+        tl = Timeline(clock)
+        tl.step(1.0, "wait", lambda: tl.gate("leader", lambda: bool(ready), timeout=5.0))
+        tl.step(1.5, "held", recorder(clock, log, "held"))
+        clock.hooks.append((3.0, lambda: ready.append(True)))
+        tl.run_until(2.0)
+        assert [name for name, _ in log] == ["held"] and 3.0 <= log[0][1] <= 3.2
