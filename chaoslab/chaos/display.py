@@ -58,21 +58,33 @@ class RunDisplay:
         self.progress.update(task, completed=p.elapsed, ops=p.ops, phase=p.phase, step=p.step)
 
 
-def summary_table(reports: Sequence[dict[str, Any]]) -> Table:
-    """The end-of-run table: scenario, ops, ok/fail/info, faults applied, verdict, time."""
+def _runs_layout(first: str, counts: Sequence[str]) -> Table:
+    """A table of runs: a first column that folds, right-aligned counts, then verdict and time."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("scenario", overflow="fold", min_width=16, ratio=1)
-    for header in ("ops", "ok/fail/info", "faults"):
+    table.add_column(first, overflow="fold", min_width=16, ratio=1)
+    for header in counts:
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("time", justify="right", no_wrap=True)
+    return table
+
+
+def _outcome(r: dict[str, Any]) -> tuple[Text, str]:
+    return _verdict_text(r), f"{float(r.get('wall_s') or 0):.1f}s"
+
+
+def _quick(r: dict[str, Any]) -> str:
+    return " (quick)" if r.get("quick") else ""
+
+
+def summary_table(reports: Sequence[dict[str, Any]]) -> Table:
+    """The end-of-run table: scenario, ops, ok/fail/info, faults applied, verdict, time."""
+    table = _runs_layout("scenario", ("ops", "ok/fail/info", "faults"))
     for r in reports:
         ops = r.get("ops") or {}
-        table.add_row(
-            r.get("scenario", "?") + (" (quick)" if r.get("quick") else ""), str(ops.get("invoke", 0)),
-            f"{ops.get('ok', 0)}/{ops.get('fail', 0)}/{ops.get('info', 0)}", str(len(r.get("faults") or [])),
-            _verdict_text(r), f"{float(r.get('wall_s') or 0):.1f}s",
-        )
+        table.add_row(r.get("scenario", "?") + _quick(r), str(ops.get("invoke", 0)),
+                      f"{ops.get('ok', 0)}/{ops.get('fail', 0)}/{ops.get('info', 0)}", str(len(r.get("faults") or [])),
+                      *_outcome(r))
     return table
 
 
@@ -90,14 +102,8 @@ def verdicts_table(report: dict[str, Any]) -> Table:
 
 def runs_table(runs: Sequence[tuple[Path, dict[str, Any]]]) -> Table:
     """Past runs, oldest first: the run directory (when, which scenario), seed, ops, faults, verdict, time."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("run", overflow="fold", min_width=20, ratio=1)
-    for header in ("seed", "ops", "faults"):
-        table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("time", justify="right", no_wrap=True)
+    table = _runs_layout("run", ("seed", "ops", "faults"))
     for path, r in runs:
-        table.add_row(path.name + (" (quick)" if r.get("quick") else ""), str(r.get("seed", "")),
-                      str((r.get("ops") or {}).get("invoke", 0)), str(len(r.get("faults") or [])), _verdict_text(r),
-                      f"{float(r.get('wall_s') or 0):.1f}s")
+        table.add_row(path.name + _quick(r), str(r.get("seed", "")), str((r.get("ops") or {}).get("invoke", 0)),
+                      str(len(r.get("faults") or [])), *_outcome(r))
     return table

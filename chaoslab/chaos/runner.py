@@ -27,18 +27,21 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chaoslab.algorithms import AlgorithmSpec, get_algorithm
+from chaoslab.chaos import verdicts as v
+from chaoslab.chaos.history import HistoryRecorder
 from chaoslab.chaos.nemesis import Nemesis
 from chaoslab.chaos.report import EVENTS, HISTORY, new_run_dir, replay_command, runs_home, write_report
 from chaoslab.chaos.scenario import Availability, Scenario, Step
 from chaoslab.chaos.schedule import GateTimeout, MonotonicClock, Timeline
-from chaoslab.chaos.steps import Applied, Faults, StepFailed, apply_step, step_label
+from chaoslab.chaos.steps import Applied, FaultRecord, Faults, StepFailed, apply_step, step_label
+from chaoslab.chaos.workload import KVWorkload, OrdersWorkload
 from chaoslab.errors import LabError
 from chaoslab.events import EventLog, read_events
 from chaoslab.lab.cluster import Cluster
@@ -87,7 +90,7 @@ class RunResult:
     quick: bool
     run_dir: Path
     report: dict[str, Any]
-    verdicts: list[Any] = field(default_factory=list)
+    verdicts: list[v.Verdict] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -111,7 +114,7 @@ class RunResult:
     def replay(self) -> str:
         return str(self.report["replay"])
 
-    def verdict(self, name: str) -> Any:
+    def verdict(self, name: str) -> v.Verdict:
         """The verdict called ``name`` (``result.verdict("linearizable").status``)."""
         for v in self.verdicts:
             if v.name == name:
@@ -198,8 +201,8 @@ class _Run:
         self.duration = _duration(scenario)
         self.cluster: Any = None
         self.clock: MonotonicClock | None = None
-        self.recorder: Any = None
-        self.workload: Any = None
+        self.recorder: HistoryRecorder | None = None
+        self.workload: KVWorkload | OrdersWorkload | None = None
         self.faults: Faults | None = None
         self.timeline: Timeline | None = None
         self.events: EventLog | None = None
@@ -247,8 +250,6 @@ class _Run:
         self.events = EventLog(self.cluster.run.events, "run")
 
     def _drive(self) -> None:
-        from chaoslab.chaos.history import HistoryRecorder
-
         self.clock = clock = MonotonicClock()
         self.recorder = HistoryRecorder(self.run_dir / HISTORY, clock.t0_ns)
         self.workload = self._workload()
@@ -267,12 +268,10 @@ class _Run:
         for label in timeline.skipped:
             self.notes.append(f"step {label!r} did not run (the workload had ended)")
 
-    def _workload(self) -> Any:
+    def _workload(self) -> KVWorkload | OrdersWorkload | None:
         section = self.scenario.workload
         if section is None:
             return None
-        from chaoslab.chaos.workload import KVWorkload, OrdersWorkload
-
         kind = {"kv": KVWorkload, "orders": OrdersWorkload}.get(section.kind)
         if kind is None:
             raise LabError(f"{self.scenario.path}: unknown workload kind {section.kind!r} (kv or orders)")
@@ -366,7 +365,7 @@ class _Run:
 
     # -- verdicts and the report -----------------------------------------------------
 
-    def _verdicts(self) -> list[Any]:
+    def _verdicts(self) -> list[v.Verdict]:
         self.phase = "checking"
         self._report_progress()
         started = time.monotonic()
@@ -376,14 +375,12 @@ class _Run:
         self.timings["checks"] = time.monotonic() - started
         return verdicts
 
-    def _write(self, begun: float, error: str | None, verdicts: list[Any], exit_code: int | None = None) -> RunResult:
+    def _write(self, begun: float, error: str | None, verdicts: list[v.Verdict], exit_code: int | None = None) -> RunResult:
         s = self.scenario
         if error is not None:
             verdict, code = "error", 2 if exit_code is None else exit_code
         else:
-            from chaoslab.chaos.verdicts import overall
-
-            verdict, code = overall(verdicts, s.check.expect)
+            verdict, code = v.overall(verdicts, s.check.expect)
         counts = self.recorder.counts() if self.recorder is not None else {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
         report = {
             "scenario": s.name, "file": str(s.path), "description": s.description, "seed": self.seed,
@@ -454,15 +451,13 @@ def _duration(scenario: Scenario) -> float:
 
 
 def verdicts_for(checks: Mapping[str, Any], scenario: Scenario, spec: AlgorithmSpec, run_dir: Path, final_heal: float,
-                 statuses: Mapping[str, Mapping[str, Any]], reports: list[Any], faults: list[Any],
-                 duration: float) -> list[Any]:
+                 statuses: Mapping[str, Mapping[str, Any]], reports: Sequence[Any], faults: Sequence[FaultRecord],
+                 duration: float) -> list[v.Verdict]:
     """The verdicts of a finished run, one per planned check and one for ``[[check.availability]]``;
     a check that fails to run gives an ``unknown`` verdict saying why."""
-    from chaoslab.chaos import verdicts as v
-
     history = run_dir / HISTORY
     events, _ = read_events(run_dir / EVENTS)
-    calls: dict[str, Callable[[Any], Any]] = {
+    calls: dict[str, Callable[[Any], v.Verdict]] = {
         "linearizable": lambda _: v.linearizable(history, timeout=CHECK_TIMEOUT),
         "no_lost_writes": lambda _: v.no_lost_writes(history),
         "election_safety": lambda _: v.election_safety(events, spec),
@@ -470,27 +465,25 @@ def verdicts_for(checks: Mapping[str, Any], scenario: Scenario, spec: AlgorithmS
         "one_coordinator": lambda _: v.one_coordinator(statuses, spec),
         "agreement": lambda _: v.agreement(reports),
     }
-    out = []
-    for name, value in checks.items():
-        out.append(_guarded(v.Verdict, name, lambda: calls[name](value)))
+    out = [_guarded(name, calls[name], value) for name, value in checks.items()]
     if scenario.check.availability:
         windows, missing = availability_windows(scenario.check.availability, faults, duration)
         if missing:
             out.append(v.Verdict("availability", "unknown", f"no step named {missing[0]!r} ran: its window is unknown",
                                  {"missing": missing}, []))
         else:
-            out.append(_guarded(v.Verdict, "availability", lambda: v.availability(history, windows)))
+            out.append(_guarded("availability", v.availability, history, windows))
     return out
 
 
-def _guarded(verdict: Callable[..., Any], name: str, compute: Callable[[], Any]) -> Any:
+def _guarded(name: str, compute: Callable[..., v.Verdict], *args: Any) -> v.Verdict:
     try:
-        return compute()
+        return compute(*args)
     except Exception as exc:  # noqa: BLE001 - a checker that breaks makes its verdict unknown, not the run
-        return verdict(name, "unknown", f"the check failed: {type(exc).__name__}: {exc}", {}, [])
+        return v.Verdict(name, "unknown", f"the check failed: {type(exc).__name__}: {exc}")
 
 
-def availability_windows(specs: tuple[Availability, ...], faults: list[Any],
+def availability_windows(specs: Sequence[Availability], faults: Sequence[FaultRecord],
                          duration: float) -> tuple[list[tuple[str, float, float, float]], list[str]]:
     """``[[check.availability]]`` as (label, start, end, min) windows: a named step's fault
     (until it ended, or the run's end), or explicit times; and the names of steps that never ran."""

@@ -75,16 +75,22 @@ class TestTimeline:
         assert len(ticks) >= 2.0 / TICK
 
 
+def gated(clock, ready_at, timeout):
+    """A timeline whose step at 1.0 waits (up to ``timeout``) for a condition that comes true at ``ready_at``."""
+    ready = []
+    tl = Timeline(clock)
+    tl.step(1.0, "wait", lambda: tl.gate("leader", lambda: bool(ready), timeout=timeout))
+    clock.hooks.append((ready_at, lambda: ready.append(True)))
+    return tl
+
+
 class TestGate:
     def test_a_gate_holds_steps_but_not_undos(self, clock):
         """While wait_for waits, later steps wait too; undos and nemesis ticks keep their times."""
         log = []
-        ready = []
-        tl = Timeline(clock)
-        tl.step(1.0, "wait", lambda: tl.gate("leader", lambda: bool(ready), timeout=10.0))
+        tl = gated(clock, ready_at=4.0, timeout=10.0)
         tl.step(2.0, "next step", recorder(clock, log, "next step"))
         tl.at(3.0, "undo", recorder(clock, log, "undo"))
-        clock.hooks.append((4.0, lambda: ready.append(True)))
         tl.run_until(6.0)
         assert log[0] == ("undo", 3.0)
         assert log[1][0] == "next step" and 4.0 <= log[1][1] <= 4.2  # polled every 0.1s
@@ -92,8 +98,7 @@ class TestGate:
 
     def test_a_gate_that_never_opens_ends_the_run(self, clock):
         """wait_for past its timeout raises GateTimeout, naming what it waited for."""
-        tl = Timeline(clock)
-        tl.step(1.0, "wait", lambda: tl.gate("leader", lambda: False, timeout=2.0))
+        tl = gated(clock, ready_at=99.0, timeout=2.0)
         tl.step(2.0, "never", lambda: pytest.fail("a held step ran"))
         with pytest.raises(GateTimeout, match="leader.*2s"):
             tl.run_until(10.0)
@@ -111,10 +116,7 @@ class TestGate:
     def test_a_gate_closed_at_the_end_is_waited_for(self, clock):
         """The last step a wait_for: the end waits for it, and steps it held (due before the end) then run."""
         log = []
-        ready = []
-        tl = Timeline(clock)
-        tl.step(1.0, "wait", lambda: tl.gate("leader", lambda: bool(ready), timeout=5.0))
+        tl = gated(clock, ready_at=3.0, timeout=5.0)
         tl.step(1.5, "held", recorder(clock, log, "held"))
-        clock.hooks.append((3.0, lambda: ready.append(True)))
         tl.run_until(2.0)
         assert [name for name, _ in log] == ["held"] and 3.0 <= log[0][1] <= 3.2
