@@ -605,7 +605,7 @@ def run_(
         if as_json:
             continue
         label = verdict_label(result.report)
-        out.print(f"[bold]{scenario.name}[/]: {label} (exit {result.exit_code})", highlight=False)
+        out.print(f"[bold]{scenario.name}[/]: {label} (exit {result.exit_code}, seed {result.seed})", highlight=False)
         out.print(f"  report: {result.run_dir / HTML}", highlight=False, soft_wrap=True)
         for line in [*(f"{e['label']}: {e['error']}" for e in result.report["step_errors"]), *result.report["notes"]]:
             out.print(f"  {line}", style="dim", highlight=False, markup=False, soft_wrap=True)

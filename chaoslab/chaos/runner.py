@@ -218,6 +218,7 @@ class _Run:
     def execute(self) -> RunResult:
         begun = time.monotonic()
         error: str | None = None
+        self._report_progress()  # the bar shows while the cluster starts
         try:
             try:
                 self._up()

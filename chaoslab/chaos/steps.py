@@ -135,7 +135,7 @@ class Faults:
 
     # -- targets ---------------------------------------------------------------------
 
-    def resolve(self, targets: Any, eligible: Sequence[str], rng: random.Random) -> list[str]:
+    def resolve(self, targets: Any, eligible: Sequence[str], rng: random.Random | None = None) -> list[str]:
         """Node ids for ``targets``: ids as given, ``leader`` now, ``random`` and ``all`` among ``eligible``."""
         chosen: list[str] = []
         for word in _words(targets):
@@ -145,7 +145,7 @@ class Faults:
                 pool = [n for n in eligible if n not in chosen]
                 if not pool:
                     raise StepFailed("no node to pick at random")
-                picked = [rng.choice(pool)]
+                picked = [(rng or random.Random(0)).choice(pool)]
             elif word == "all":
                 picked = list(eligible)
             elif word in self.node_ids:
@@ -159,15 +159,16 @@ class Faults:
 
     # -- process faults --------------------------------------------------------------
 
-    def crash(self, targets: Any, *, source: str, label: str, rng: random.Random, name: str = "") -> Applied:
+    def crash(self, targets: Any, *, source: str, label: str, rng: random.Random | None = None, name: str = "") -> Applied:
         """SIGKILL the targets (``random``/``all`` among the nodes that are up)."""
         return self._take_down("crash", targets, source, label, rng, name)
 
-    def pause(self, targets: Any, *, source: str, label: str, rng: random.Random, name: str = "") -> Applied:
+    def pause(self, targets: Any, *, source: str, label: str, rng: random.Random | None = None, name: str = "") -> Applied:
         """SIGSTOP the targets (``random``/``all`` among the nodes that are up)."""
         return self._take_down("pause", targets, source, label, rng, name)
 
-    def _take_down(self, kind: str, targets: Any, source: str, label: str, rng: random.Random, name: str) -> Applied:
+    def _take_down(self, kind: str, targets: Any, source: str, label: str, rng: random.Random | None,
+                   name: str) -> Applied:
         with self._lock:
             up = [n for n, state in self._states().items() if state == "up"]
             nodes = self.resolve(targets, up, rng)
@@ -187,7 +188,7 @@ class Faults:
     def _bring_back(self, kind: str, method: str, state: str, targets: Any, rng: random.Random | None) -> list[str]:
         with self._lock:
             eligible = [n for n, s in self._states().items() if s == state]
-            nodes = self.resolve(targets, eligible, rng or random.Random(0))
+            nodes = self.resolve(targets, eligible, rng)
             done = self._call(getattr(self.cluster, method), *nodes)
             self._back(kind, done)
             return done

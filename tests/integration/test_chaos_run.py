@@ -68,7 +68,7 @@ class TestRun:
         scenario = write(tmp_path, "short-raft.toml", SHORT)
         done = run_cli(home, "run", str(scenario), "--seed", "4", timeout=90)
         assert done.returncode == 0, (done.stdout, done.stderr)
-        assert "short-raft: valid (exit 0)" in done.stdout and "ok/fail/info" in done.stdout
+        assert "short-raft: valid (exit 0, seed 4)" in done.stdout and "ok/fail/info" in done.stdout
         run_dir = only_run(home)
         assert {"history.jsonl", "events.jsonl", "report.json"} <= {p.name for p in run_dir.iterdir()}
         report = json.loads((run_dir / "report.json").read_text())

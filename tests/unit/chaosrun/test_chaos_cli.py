@@ -68,7 +68,7 @@ class TestRunCommand:
         assert code == 1
         assert ran == [("first", 7, True), ("second", 7, True), ("third", 7, True)]
         assert out.count("replay:") == 1 and f"chaoslab run {files[1]} --seed 7 --quick" in out
-        assert "first: valid (exit 0)" in out and "second: invalid (exit 1)" in out
+        assert "first: valid (exit 0, seed 7)" in out and "second: invalid (exit 1, seed 7)" in out
 
     def test_unknown_beats_a_violation(self, monkeypatch, capsys, files, fake_runs):
         codes, _ = fake_runs
@@ -84,7 +84,7 @@ class TestRunCommand:
         codes, ran = fake_runs
         codes["first"] = 1
         _, out, _ = chaoslab(monkeypatch, capsys, "run", str(files[0]))
-        assert f"seed {ran[0][1]}" in out
+        assert f"first: invalid (exit 1, seed {ran[0][1]})" in out and f"--seed {ran[0][1]}" in out
 
     def test_bad_input_runs_nothing(self, monkeypatch, capsys, files, fake_runs, tmp_path):
         """A missing file after good ones: one line, exit 2, and not one scenario ran."""

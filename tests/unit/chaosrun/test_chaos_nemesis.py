@@ -38,7 +38,7 @@ class TestNemesis:
         """A node down by a step's fault counts against the cap too."""
         cluster = make_cluster(n=3)
         faults = Faults(cluster, clock.now)
-        faults.crash("n1", source="step", label="crash n1", rng=None)
+        faults.crash("n1", source="step", label="crash n1")
         nemesis = Nemesis(faults, NemesisSection(kinds=("crash", "pause")), seed=1)
         assert nemesis.act() is None and cluster.states == {"n1": "crashed", "n2": "up", "n3": "up"}
 
