@@ -36,6 +36,7 @@ from typing import Any
 from chaoslab.algorithms import AlgorithmSpec, get_algorithm
 from chaoslab.chaos import verdicts as v
 from chaoslab.chaos.history import HistoryRecorder
+from chaoslab.chaos.html import write_html
 from chaoslab.chaos.nemesis import Nemesis
 from chaoslab.chaos.report import EVENTS, HISTORY, new_run_dir, replay_command, runs_home, write_report
 from chaoslab.chaos.scenario import Availability, Scenario, Step
@@ -402,10 +403,6 @@ class _Run:
 
     def _html(self) -> bool:
         """Write report.html; False when it went fine, True when the report got a note why not."""
-        try:
-            from chaoslab.chaos.html import write_html
-        except ImportError:  # the report page's module is not there yet: the run stands without it
-            return False
         try:
             write_html(self.run_dir)
         except Exception as exc:  # noqa: BLE001 - a page that cannot be drawn leaves the verdicts standing

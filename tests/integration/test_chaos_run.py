@@ -70,7 +70,7 @@ class TestRun:
         assert done.returncode == 0, (done.stdout, done.stderr)
         assert "short-raft: valid (exit 0, seed 4)" in done.stdout and "ok/fail/info" in done.stdout
         run_dir = only_run(home)
-        assert {"history.jsonl", "events.jsonl", "report.json"} <= {p.name for p in run_dir.iterdir()}
+        assert {p.name for p in run_dir.iterdir()} == {"history.jsonl", "events.jsonl", "report.json", "report.html"}
         report = json.loads((run_dir / "report.json").read_text())
         assert report["exit_code"] == 0 and report["verdict"] == "valid" and report["seed"] == 4
         assert report["replay"] == f"chaoslab run {scenario} --seed 4"
@@ -83,6 +83,7 @@ class TestRun:
         assert 1.0 <= part["start"] < 1.5 and 2.5 <= part["end"] < 3.0
         assert 3.0 <= crash["start"] < 3.5 and 4.0 <= crash["end"] < 4.5
         assert report["ops"]["invoke"] > 50 and report["ops"]["ok"] > 0
+        assert report["step_errors"] == [] and report["notes"] == []
         lines = (run_dir / "history.jsonl").read_text().splitlines()
         assert len(lines) >= 2 * report["ops"]["invoke"] - report["ops"]["info"]
         events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]

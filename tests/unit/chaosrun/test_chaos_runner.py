@@ -110,7 +110,8 @@ class TestTheRun:
         events = (result.run_dir / "events.jsonl").read_text()
         assert '"kind":"step_failed"' in events and '"kind":"final_heal"' in events
         assert cluster.downed and cluster.name.startswith("run-fake-run-")
-        assert (result.run_dir / "history.jsonl").exists()
+        assert (result.run_dir / "history.jsonl").exists() and (result.run_dir / "report.html").exists()
+        assert result.report["notes"] == []
 
     def test_progress_reports(self, started, tmp_path, monkeypatch):
         """Progress goes from starting through running to done, with the current step's label."""
