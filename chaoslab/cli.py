@@ -579,6 +579,10 @@ def run_(
     quick: Annotated[bool, typer.Option("--quick", help="The quick profile: every time scaled by the file's quick_scale.")] = False,
     report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Put run directories here (default HOME/runs).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs' report.json contents as one JSON list.")] = False,
+    algorithm: Annotated[Optional[str], typer.Option("--algorithm", metavar="NAME|MODULE:ATTR",
+                         help="Run the files against another algorithm or build (e.g. one with a planted bug).")] = None,
+    settings: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                        help="An algorithm setting on top of the files' [cluster.set] (repeatable).")] = None,
 ) -> None:
     """Run scenarios: a fresh cluster, clients, timed faults, verdicts. Exit 0 as expected, 1 violation, 2 unknown/error."""
     import random
@@ -588,7 +592,7 @@ def run_(
     from chaoslab.chaos.report import HTML, verdict_label
     from chaoslab.chaos.runner import run
 
-    scenarios = [load_scenario(path) for path in files]  # all bad input is found before any cluster starts
+    scenarios = [load_scenario(path, algorithm=algorithm, settings=settings or ()) for path in files]  # all bad input is found before any cluster starts
     chosen = seed if seed is not None else random.randrange(1, 2**31)
     reports = []
     for scenario in scenarios:
@@ -623,7 +627,7 @@ def run_(
 def _replay(scenario: Any, seed: int, quick: bool) -> str:
     from chaoslab.chaos.report import replay_command
 
-    return replay_command(scenario.path, seed, quick)
+    return replay_command(scenario.path, seed, quick, scenario.replay_args)
 
 
 @app.command()

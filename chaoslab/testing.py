@@ -30,7 +30,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +123,14 @@ def chaoslab_home(tmp_path: Path) -> Iterator[Path]:
 
 
 def run_scenario(path: str | os.PathLike[str], seed: int = 0, quick: bool = True,
-                 home: str | os.PathLike[str] | None = None) -> Any:
+                 home: str | os.PathLike[str] | None = None, *, algorithm: str | None = None,
+                 settings: Sequence[str] = ()) -> Any:
     """Run a scenario file on a fresh cluster, as ``chaoslab run FILE --seed SEED [--quick]`` does,
     and return its :class:`~chaoslab.chaos.runner.RunResult` (``result.ok``, ``result.verdict(name)``,
     ``result.run_dir``, ``result.replay``). The cluster is always down when this returns.
-    ``home`` defaults to ``$CHAOSLAB_HOME`` or ``./.chaoslab``; the run's directory is under ``home/runs``."""
+    ``home`` defaults to ``$CHAOSLAB_HOME`` or ``./.chaoslab``; the run's directory is under ``home/runs``.
+    ``algorithm`` and ``settings`` replace the file's ``[cluster]`` choices (``run --algorithm/--set``)."""
     from chaoslab.chaos.parse import load_scenario
     from chaoslab.chaos.runner import run
 
-    return run(load_scenario(Path(path)), seed, quick=quick, home=home)
+    return run(load_scenario(Path(path), algorithm=algorithm, settings=settings), seed, quick=quick, home=home)

@@ -138,6 +138,13 @@ class AlgorithmSpec:
     #: the message attribute that is its term (copied into ``Envelope.term``), if any
     term_field: str = "term"
     sim: SimHooks = field(default_factory=SimHooks)
+    #: scripted runs (``chaoslab run``): the workload kinds its clusters serve, None for what
+    #: ``client_api`` implies ("kv"); Byzantine agreement serves "orders" (its ``order`` command)
+    workloads: tuple[str, ...] | None = None
+    #: scripted runs: what a run checks when the scenario's ``[check]`` does not say
+    #: (check name -> True, or a bound in seconds for ``leader_within``); empty: what the
+    #: workload and roles allow (linearizability for kv, election safety when a role leads)
+    default_checks: Mapping[str, Any] = field(default_factory=dict)
     #: where the spec was loaded from (``"module:attr"``); set by the registry so that
     #: child processes load the very same spec
     ref: str = ""
@@ -164,6 +171,12 @@ class AlgorithmSpec:
         if self.ready is not None:
             return self.ready(statuses)
         return _some_node_leads(self, statuses)
+
+    def serves(self, workload: str) -> bool:
+        """Can its clusters run a scripted-run workload of this kind ("kv", "orders")?"""
+        if self.workloads is not None:
+            return workload in self.workloads
+        return workload == "kv" and self.client_api == "kv"
 
     @property
     def detail(self) -> str:

@@ -24,6 +24,7 @@ import random
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -43,7 +44,7 @@ from chaoslab.chaos.scenario import (
 )
 from chaoslab.chaos.toml_lines import TomlLines, scan
 from chaoslab.errors import LabError
-from chaoslab.lab.spec import MAX_NODES, build_spec
+from chaoslab.lab.spec import MAX_NODES, build_spec, parse_override
 from chaoslab.net.parse import format_duration, parse_duration, parse_nodes, parse_probability
 from chaoslab.net.partitions import build, parse_spec
 from chaoslab.process.spec import node_ids
@@ -104,8 +105,14 @@ class ScenarioError(LabError):
         super().__init__(f"{place}: {where}: {reason}" if where else f"{place}: {reason}")
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and check a scenario file; :class:`ScenarioError` says what is wrong with it."""
+def load_scenario(path: str | os.PathLike[str], *, algorithm: str | None = None,
+                  settings: Sequence[str] = ()) -> Scenario:
+    """Read and check a scenario file; :class:`ScenarioError` says what is wrong with it.
+
+    ``algorithm`` (a name or ``module:attr``) and ``settings`` (``up --set`` strings) replace the
+    file's ``[cluster]`` choices before it is checked: the same scenarios against another build,
+    e.g. a planted bug (``chaoslab run faults/*.toml --algorithm mybuild:SPEC``).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -117,18 +124,32 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         raise ScenarioError(path, 0, "", f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ScenarioError(path, 0, "", f"cannot be read: {exc.strerror}") from None
-    return parse_scenario(text, path)
+    return parse_scenario(text, path, algorithm=algorithm, settings=settings)
 
 
-def parse_scenario(text: str, path: Path) -> Scenario:
-    """Check the scenario ``text`` (from ``path``, which errors name) and build it."""
+def parse_scenario(text: str, path: Path, *, algorithm: str | None = None, settings: Sequence[str] = ()) -> Scenario:
+    """Check the scenario ``text`` (from ``path``, which errors name) and build it (overrides as :func:`load_scenario`'s)."""
     path = Path(path)
     lines = scan(text)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(path, text, lines, exc) from None
-    return _Reader(path, lines, doc).scenario()
+    replay: list[str] = []
+    cluster = doc.get("cluster")
+    if isinstance(cluster, dict) and (algorithm or settings):
+        if algorithm:
+            cluster["algorithm"] = algorithm
+            replay += ["--algorithm", algorithm]
+        for override in settings:
+            keys, value = parse_override(override)
+            table = cluster.setdefault("set", {})
+            for key in keys[:-1]:
+                table = table.setdefault(key, {})
+            table[keys[-1]] = value
+            replay += ["--set", override]
+    scenario = _Reader(path, lines, doc).scenario()
+    return replace(scenario, replay_args=tuple(replay)) if replay else scenario
 
 
 # ---------------------------------------------------------------- TOML syntax
@@ -461,7 +482,7 @@ class _Reader:
 
     def _workload(self, t: _Table, spec: AlgorithmSpec) -> WorkloadSection:
         t.only(tuple(dict.fromkeys((*_KV_KEYS, *_ORDERS_KEYS))))
-        serves = [kind for kind in WORKLOAD_KINDS if _serves(spec, kind)]
+        serves = [kind for kind in WORKLOAD_KINDS if spec.serves(kind)]
         kind = t.get("kind", _choice(*WORKLOAD_KINDS), serves[0] if serves else None)
         if kind is None:
             t.fail(f"{spec.name} serves no workload (kv needs the kv API, orders is Byzantine agreement's): "
@@ -625,7 +646,7 @@ class _Reader:
                     "add a [workload] of kind \"kv\""
                 t.fail(f"{key} checks a kv workload's history: {why}", key)
         if flags["agreement"] and kind != "orders":
-            why = "add a [workload] of kind \"orders\"" if _serves(spec, "orders") else \
+            why = "add a [workload] of kind \"orders\"" if spec.serves("orders") else \
                 f"it applies to Byzantine agreement, not {spec.name}"
             t.fail(f"agreement checks the orders' outcomes: {why}", "agreement")
         for key in ("election_safety", "one_coordinator"):
@@ -698,11 +719,3 @@ def _kinds(value: Any) -> tuple[str, ...]:
     if len(set(kinds)) != len(kinds):
         raise ValueError(f"names a kind twice: {', '.join(kinds)}")
     return tuple(kinds)
-
-
-def _serves(spec: AlgorithmSpec, kind: str) -> bool:
-    """Can ``spec``'s clusters run a workload of ``kind``? Orders are Byzantine agreement's
-    ``order`` command, which no spec field announces, so they go by its detail key."""
-    if kind == "kv":
-        return spec.client_api == "kv"
-    return (spec.detail_key or spec.name) == "byzantine"

@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,10 @@ def find_run(ref: str, home: str | os.PathLike[str] | None = None) -> Path:
     raise LabError(f"no run {ref!r} (a run directory, or a name in {base}; latest: {known})")
 
 
-def replay_command(file: str | os.PathLike[str], seed: int, quick: bool) -> str:
-    """The command that runs the same scenario with the same seed again."""
-    return f"chaoslab run {shlex.quote(str(file))} --seed {seed}" + (" --quick" if quick else "")
+def replay_command(file: str | os.PathLike[str], seed: int, quick: bool, extra: Sequence[str] = ()) -> str:
+    """The command that runs the same scenario with the same seed again (``extra``: its ``--algorithm``/``--set``)."""
+    tail = "".join(f" {shlex.quote(a)}" for a in extra)
+    return f"chaoslab run {shlex.quote(str(file))} --seed {seed}" + (" --quick" if quick else "") + tail
 
 
 def verdict_label(report: dict[str, Any]) -> str:

@@ -20,7 +20,6 @@ The exit code is the contract's: 0 every verdict as expected, 1 a violation
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
 import signal
@@ -50,16 +49,8 @@ from chaoslab.lab.rundir import home_dir
 from chaoslab.seeds import derive_rng
 from chaoslab.wire.status import node_statuses
 
-__all__ = ["DEFAULT_CHECKS", "RunProgress", "RunResult", "availability_windows", "plan_checks", "run", "verdicts_for"]
+__all__ = ["RunProgress", "RunResult", "availability_windows", "plan_checks", "run", "verdicts_for"]
 
-#: What a run checks when its ``[check]`` section does not say, per algorithm. Not election
-#: safety for bully: an epoch is not a term, and at boot every node claims epoch 1 at once (Bully
-#: as written; the claims settle as higher ids answer), so it would fail every run.
-DEFAULT_CHECKS: dict[str, dict[str, Any]] = {
-    "raft": {"linearizable": True, "no_lost_writes": True, "election_safety": True, "leader_within": 5.0},
-    "bully": {"one_coordinator": True},
-    "byzantine": {"agreement": True},
-}
 CHECK_ORDER = ("linearizable", "no_lost_writes", "election_safety", "leader_within", "one_coordinator", "agreement")
 RECOVERY_TIMEOUT = 10.0   # after the final heal, how long to wait for the cluster to be ready again
 WAIT_FOR_TIMEOUT = 10.0   # a ``wait_for`` step without its own timeout
@@ -128,9 +119,8 @@ def plan_checks(scenario: Scenario, spec: AlgorithmSpec) -> dict[str, Any]:
 
     Values are True or a bound in seconds (``leader_within``); checks turned off are left out.
     """
-    defaults = DEFAULT_CHECKS.get(spec.name)
-    if defaults is None:  # an algorithm without an entry (a plug-in): what its spec and workload allow
-        defaults = {}
+    defaults = dict(spec.default_checks)
+    if not defaults:  # a plug-in that does not say: what its workload and roles allow
         if scenario.workload is not None and scenario.workload.kind == "kv":
             defaults.update(linearizable=True, no_lost_writes=True)
         if any(kind == "lead" for kind in spec.roles.values()):
@@ -389,7 +379,7 @@ class _Run:
             "quick": self.quick, "algorithm": s.cluster.algorithm, "nodes": s.cluster.nodes,
             "cluster": self.cluster.name if self.cluster is not None else None,
             "started_at": self.clock.started_at if self.clock is not None else time.time(),
-            "wall_s": round(time.monotonic() - begun, 3), "replay": replay_command(s.path, self.seed, self.quick),
+            "wall_s": round(time.monotonic() - begun, 3), "replay": replay_command(s.path, self.seed, self.quick, s.replay_args),
             "ops": counts, "faults": [r.to_dict() for r in (self.faults.records if self.faults else [])],
             "verdicts": [v.to_dict() for v in verdicts], "verdict": verdict, "expect": s.check.expect,
             "as_expected": code == 0, "exit_code": code, "error": error,

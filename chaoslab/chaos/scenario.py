@@ -153,6 +153,8 @@ class Scenario:
     nemesis: NemesisSection | None = None
     check: CheckSection = field(default_factory=CheckSection)
     quick_scale: float = 0.5  # ``--quick``: every time multiplied by this (bounds are not)
+    #: ``chaoslab run`` options that changed the file's cluster (``--algorithm``, ``--set``), for the replay command
+    replay_args: tuple[str, ...] = ()
 
     def quick(self) -> Scenario:
         """The quick profile: the same run, its times scaled by ``quick_scale``; check bounds stay."""

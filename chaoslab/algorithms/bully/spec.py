@@ -41,6 +41,9 @@ SPEC = AlgorithmSpec(
     min_nodes=2,
     ready=_ready,
     term_name="epoch",
+    # Not election safety: an epoch is not a term, and at boot every node claims epoch 1 at once
+    # (Bully as written; the claims settle as higher ids answer), so it would fail every run.
+    default_checks={"one_coordinator": True},
     term_field="epoch",
     status_columns=(
         StatusColumn("prio", "bully.priority"),

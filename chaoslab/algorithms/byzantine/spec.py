@@ -34,6 +34,8 @@ SPEC = AlgorithmSpec(
     panel="chaoslab.algorithms.byzantine.adapters.panel:byzantine_panel",
     cli="chaoslab.algorithms.byzantine.adapters.cli:app",
     term_name="agreement",
+    workloads=("orders",),
+    default_checks={"agreement": True},
     term_field="round",
     sim=SimHooks(converged=lambda sim: True),
 )

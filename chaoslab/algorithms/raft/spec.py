@@ -57,6 +57,7 @@ SPEC = AlgorithmSpec(
     durable_model=RaftDurable,
     storage="chaoslab.algorithms.raft.adapters.wal:RaftLogStorage",
     client_api="kv",
+    default_checks={"linearizable": True, "no_lost_writes": True, "election_safety": True, "leader_within": 5.0},
     status_columns=(
         StatusColumn("commit", "raft.commit_index"),
         StatusColumn("apply", "raft.applied_index", label="appl", optional=True, warn_below="raft.commit_index"),
