@@ -59,13 +59,14 @@ class RunDisplay:
 
 
 def _runs_layout(first: str, counts: Sequence[str]) -> Table:
-    """A table of runs: a first column that folds, right-aligned counts, then verdict and time."""
+    """A table of runs: a first column cut short rather than wrapped (one line a run reads best in
+    a CI log), right-aligned counts, then verdict and time."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column(first, overflow="fold", min_width=16, ratio=1)
-    for header in counts:
-        table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column(first, overflow="ellipsis", min_width=14)
+    for header in counts:  # widths that fit their figures: the first column gives way, not these
+        table.add_column(header, justify="right", no_wrap=True, min_width=max(len(header), 5))
+    table.add_column("verdict", no_wrap=True, width=len("violation (expected)"))
+    table.add_column("time", justify="right", no_wrap=True, width=6)
     return table
 
 
@@ -80,9 +81,12 @@ def _quick(r: dict[str, Any]) -> str:
 def summary_table(reports: Sequence[dict[str, Any]]) -> Table:
     """The end-of-run table: scenario, ops, ok/fail/info, faults applied, verdict, time."""
     table = _runs_layout("scenario", ("ops", "ok/fail/info", "faults"))
+    if reports and all(r.get("quick") for r in reports):
+        table.caption = "quick profile"
     for r in reports:
         ops = r.get("ops") or {}
-        table.add_row(r.get("scenario", "?") + _quick(r), str(ops.get("invoke", 0)),
+        marker = "" if table.caption else _quick(r)
+        table.add_row(r.get("scenario", "?") + marker, str(ops.get("invoke", 0)),
                       f"{ops.get('ok', 0)}/{ops.get('fail', 0)}/{ops.get('info', 0)}", str(len(r.get("faults") or [])),
                       *_outcome(r))
     return table

@@ -114,7 +114,7 @@ class TestDisplay:
 
     def test_summary_table(self):
         text = self.render(summary_table([report("raft-x", 1.0), report("raft-y", 2.0, "invalid", 1)]))
-        assert "raft-x (quick)" in text and "90/4/6" in text and "12.3s" in text
+        assert "raft-x" in text and "quick profile" in text and "90/4/6" in text and "12.3s" in text
         assert "valid" in text and "invalid" in text
 
     def test_expected_violation_reads_as_such(self):
