@@ -28,6 +28,7 @@ from chaoslab.wire.streams import CHANNEL_OPTIONS
 DEFAULT_TIMEOUT = 5.0
 _ATTEMPT_TIMEOUT = 1.0  # per try: a dead or paused node must not eat the whole deadline
 _BACKOFF = (0.01, 0.2)
+_HOME_QUIET = 1.0  # seconds a home node that did not answer is left out of the first round
 
 OK = kv_pb2.KV_CODE_OK
 NOT_FOUND = kv_pb2.KV_CODE_NOT_FOUND
@@ -60,9 +61,17 @@ class Result:
 
 
 class KVClient:
-    def __init__(self, addresses: Mapping[str, str], client_id: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, addresses: Mapping[str, str], client_id: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 home: str | None = None) -> None:
+        """``home``: a node asked first on every call, before the leader this client knows. A
+        test workload binds each client to a node this way, as Jepsen does, so that a node
+        answering what it should have refused or redirected (a stale read) gets asked."""
         if not addresses:
             raise LabError("a client needs at least one node address")
+        if home is not None and home not in addresses:
+            raise LabError(f"home node {home!r} is not one of {', '.join(sorted(addresses))}")
+        self.home = home
+        self._home_quiet_until = 0.0  # a home that did not answer is skipped until then
         self.addresses = dict(addresses)
         self.client_id = client_id or uuid.uuid4().hex[:12]
         self.timeout = timeout
@@ -110,11 +119,13 @@ class KVClient:
             channel = self._channels[node] = grpc.insecure_channel(self.addresses[node], options=CHANNEL_OPTIONS)
         return kv_pb2_grpc.KVStub(channel)
 
-    def _candidates(self) -> list[str]:
+    def _candidates(self, first_round: bool = False) -> list[str]:
         nodes = sorted(self.addresses)
-        if self._leader in self.addresses:
-            nodes.remove(self._leader)
-            nodes.insert(0, self._leader)
+        home = self.home if first_round and time.monotonic() >= self._home_quiet_until else None
+        ahead = [n for n in (home, self._leader) if n in self.addresses]
+        for node in reversed(dict.fromkeys(ahead)):
+            nodes.remove(node)
+            nodes.insert(0, node)
         return nodes
 
     def _call(self, op: int, key: str, timeout: float | None = None, **fields: Any) -> Result:
@@ -124,10 +135,12 @@ class KVClient:
         unknown = False  # did any attempt possibly reach a leader that may apply it?
         last_error = "no node answered"
         backoff = _BACKOFF[0]
+        first_round = True  # the home node is asked once a call: after its redirect, the leader
         while True:
             redirected = False
             failed: set[str] = set()  # nodes that did not answer this round
-            for node in self._candidates():
+            candidates, first_round = self._candidates(first_round), False
+            for node in candidates:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -141,6 +154,8 @@ class KVClient:
                     failed.add(node)
                     if self._leader == node:
                         self._leader = None
+                    if node == self.home:  # crashed or paused: do not pay its timeout on every call
+                        self._home_quiet_until = time.monotonic() + _HOME_QUIET
                     continue
                 if reply.code in _RETRY:
                     if reply.code == kv_pb2.KV_CODE_UNAVAILABLE:

@@ -110,8 +110,12 @@ class KVWorkload:
         """Start the client threads; each issues ``rate / clients`` operations a second."""
         if self._threads:
             raise LabError("the workload has already started")
+        nodes = self.cluster.node_ids
         for process in range(self.section.clients):
-            client = KVClient.for_cluster(self.cluster, timeout=self.section.timeout)
+            # Each client asks its own node first (Jepsen's binding), so a node that answers
+            # when it should redirect (a stale local read) is asked, not only the leader.
+            home = nodes[process % len(nodes)] if nodes else None
+            client = KVClient.for_cluster(self.cluster, timeout=self.section.timeout, home=home)
             thread = threading.Thread(target=self._run, args=(process, client), name=f"chaos-client-{process}", daemon=True)
             self._threads.append(thread)
         for thread in self._threads:

@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -200,6 +201,9 @@ class FakeClient:
         pass
 
 
+CLUSTER = SimpleNamespace(node_ids=["n1", "n2", "n3"])  # what the workload asks of a cluster beside its clients
+
+
 @pytest.fixture
 def fake_clients(monkeypatch: pytest.MonkeyPatch):
     """Make KVClient.for_cluster hand out FakeClients of the store the test sets."""
@@ -215,7 +219,7 @@ def fake_clients(monkeypatch: pytest.MonkeyPatch):
 def run(tmp_path: Path, section: WorkloadSection, seconds: float, seed: int = 7) -> tuple[KVWorkload, Path]:
     path = tmp_path / "history.jsonl"
     rec = HistoryRecorder(path, time.time_ns())
-    w = KVWorkload(object(), section, random.Random(seed), rec)  # type: ignore[arg-type]
+    w = KVWorkload(CLUSTER, section, random.Random(seed), rec)  # type: ignore[arg-type]
     w.start()
     wait_until(lambda: w.counts()["invoke"] >= section.rate * seconds, timeout=10 * seconds + 5, what="operations")
     w.stop()
@@ -252,7 +256,7 @@ class TestKVWorkload:
         """Open loop: 4 clients at 200 ops/s in all issue about 200 a second, however fast the store."""
         path = tmp_path / "history.jsonl"
         rec = HistoryRecorder(path, time.time_ns())
-        w = KVWorkload(object(), WorkloadSection(clients=4, rate=200.0), random.Random(1), rec)  # type: ignore[arg-type]
+        w = KVWorkload(CLUSTER, WorkloadSection(clients=4, rate=200.0), random.Random(1), rec)  # type: ignore[arg-type]
         w.start()
         start = time.monotonic()
         wait_until(lambda: time.monotonic() - start >= 1.0, timeout=5, what="a second")
@@ -279,7 +283,7 @@ class TestKVWorkload:
         block = fake_clients["block"] = threading.Event()
         path = tmp_path / "history.jsonl"
         rec = HistoryRecorder(path, time.time_ns())
-        w = KVWorkload(object(), WorkloadSection(clients=1, rate=100.0, mix={"write": 1}), random.Random(1), rec)  # type: ignore[arg-type]
+        w = KVWorkload(CLUSTER, WorkloadSection(clients=1, rate=100.0, mix={"write": 1}), random.Random(1), rec)  # type: ignore[arg-type]
         w.start()
         wait_until(lambda: w.counts()["invoke"] == 1, timeout=5, what="a write in flight")
         w.stop(timeout=0.2)
@@ -298,4 +302,4 @@ class TestKVWorkload:
             (WorkloadSection(mix={"read": 0}), "no operation"),
         ]:
             with pytest.raises(LabError, match=message):
-                KVWorkload(object(), section, random.Random(1), rec)  # type: ignore[arg-type]
+                KVWorkload(CLUSTER, section, random.Random(1), rec)  # type: ignore[arg-type]
