@@ -5,11 +5,12 @@ seconds::
 
     1.0 crash n1,n2; 1.5 restart n2; 1.8 restart n1; 2 isolate leader; 3 heal; 3 drop 0.2
 
-Verbs: ``crash`` / ``restart`` (node ids, ``leader``, or for restart ``all``), ``isolate``
-(one node or ``leader``), ``partition`` (groups split by ``|``: ``n1,n2|n3,n4,n5``), ``heal``
+Verbs: ``crash`` / ``restart`` (node ids, ``leader``, ``follower``, or for restart ``all``),
+``isolate`` (one node, ``leader`` or ``follower``), ``partition`` (groups split by ``|``: ``n1,n2|n3,n4,n5``), ``heal``
 (every cut, and the base network back), ``drop P`` (messages sent from then on are lost with
 probability P). ``leader`` is resolved when the action runs (the spec's
-``current_leader``); an action that cannot apply then (crash a node that is down, no leader)
+``current_leader``), ``follower`` too (the first running node, by id, that is not it), so
+``crash leader,follower`` takes down the leader and one other; an action that cannot apply then (crash a node that is down, no leader)
 is skipped with a ``skip`` line in the trace, so one schedule fits every seed. The text is
 what ``python -m chaoslab.sim --schedule`` takes, so a failing run replays.
 """
@@ -79,7 +80,7 @@ def parse_schedule(text: str, nodes: Sequence[str]) -> list[Action]:
             actions.append(Action(time, verb, groups))
             continue
         targets = tuple(arg.split(","))
-        extra = ("leader", "all") if verb == "restart" else ("leader",)
+        extra = ("leader", "follower", "all") if verb == "restart" else ("leader", "follower")
         _check_nodes(where, targets, nodes, extra)
         if verb == "isolate" and len(targets) != 1:
             raise ValueError(f"{where}: isolate takes one node")
@@ -122,10 +123,11 @@ def _resolve(sim: Simulation, action: Action, target: str) -> list[str]:
     """The nodes ``target`` names now, or none (with a trace line saying why)."""
     if target == "all":
         return sim.down()
-    if target == "leader":
-        node = sim.spec.current_leader(sim.statuses())
+    if target in ("leader", "follower"):
+        leader = sim.spec.current_leader(sim.statuses())
+        node = leader if target == "leader" else next((n for n in sim.up() if n != leader), None)
         if node is None:
-            sim.note("skip", {"action": str(action), "why": "no leader"})
+            sim.note("skip", {"action": str(action), "why": f"no {target}"})
             return []
     else:
         node = target
