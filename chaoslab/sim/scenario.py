@@ -52,7 +52,7 @@ class ScenarioResult:
     seed: int
     faults_until: float  # when the fault window closed (0 without faults)
     settled_at: float | None  # virtual time the cluster settled, None if it did not
-    violation: str | None  # a safety invariant's message, or the liveness failure
+    violation: str | None  # the first of violations (None: ok)
     replay: str
     workload: Workload | None = None
     violations: list[str] = field(default_factory=list)
