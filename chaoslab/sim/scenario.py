@@ -184,6 +184,8 @@ def run_scenario(
     spec = spec_of(algorithm)
     name = algorithm if isinstance(algorithm, str) else spec.name
     points = list(spec.sim.crash_points()) if list(crash_points) == ["all"] else list(crash_points)
+    if crash_points and not points:
+        raise ValueError(f"{spec.name} names no crash points")
     replay = replay_command(
         name,
         seed=seed,

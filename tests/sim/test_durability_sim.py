@@ -156,6 +156,8 @@ class TestCrashPoints:
             CrashPoints(sim, ["vote"])
         with pytest.raises(ValueError, match="names no crash points"):
             CrashPoints(Simulation(dataclasses.replace(LEDGER, sim=SimHooks()), 3, seed=4))
+        with pytest.raises(ValueError, match="bully names no crash points"):
+            run_scenario("bully", seed=1, crash_points=["all"])
 
     @pytest.mark.parametrize("point", ["vote", "append", "snapshot"])
     def test_raft_names_vote_append_and_snapshot(self, point: str) -> None:
@@ -215,3 +217,27 @@ class TestReplay:
                               cwd=ROOT)
         assert proc.returncode == (0 if result.ok else 1), proc.stderr
         assert proc.stdout.splitlines()[: len(result.sim.trace)] == result.sim.trace
+
+
+class TestHistoryCheck:
+    def test_the_workload_reads_and_compares_and_the_checker_judges_it(self) -> None:
+        """The clients' history holds reads, cas, appends and deletes as well as puts, in the names
+        the kv model knows, and every run with clients gets a verdict."""
+        result = run_scenario("raft", seed=1, nodes=3, duration=3.0, workload=3)
+        assert result.workload is not None and result.linearizable is not None
+        assert {op.f for op in result.workload.history} == {"get", "put", "append", "cas", "delete"}
+        assert result.linearizable.verdict == "valid" and "linearizability: valid" in result.summary()
+
+    def test_a_check_that_times_out_is_unknown_not_a_failure(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A history too hard to decide in time is reported as unknown, with the reason, and the run
+        still passes: only an invalid verdict is a violation."""
+        import chaoslab.sim.scenario as scenario
+        from chaoslab.check import CheckResult
+
+        def too_slow(history: Any, model: str, *, timeout: float, source: str) -> CheckResult:
+            return CheckResult("unknown", model, source, [], [], timeout, reason=f"timed out after {timeout:g}s")
+
+        monkeypatch.setattr(scenario, "check_history", too_slow)
+        result = run_scenario("raft", seed=1, nodes=3, duration=3.0, workload=3, check_timeout=0.5)
+        assert result.ok and result.linearizable is not None and result.linearizable.verdict == "unknown"
+        assert "linearizability: unknown (timed out after 0.5s)" in result.summary()
