@@ -282,7 +282,7 @@ def run_scenario(
             if lin.verdict == INVALID:
                 result.violations.append(
                     f"[seed={seed}] linearizability: the clients' history is not linearizable\n{render_text(lin)}"
-                    f"\nreplay: {replay} --history history.jsonl  (then: chaoslab check history.jsonl)"
+                    f"\nreplay: {replay}\n(add --history h.jsonl to write the history, then: chaoslab check h.jsonl)"
                 )
     if result.violations:
         result.violation = result.violations[0]

@@ -114,7 +114,8 @@ class TestReplay:
         s = survey()
         result = s.run("stale_reads", 0)
         assert result.violation is not None
-        argv = shlex.split(result.replay)
+        printed = next(line for line in result.violation.splitlines() if line.startswith("replay: "))
+        argv = shlex.split(printed.removeprefix("replay: "))
         proc = subprocess.run([sys.executable, *argv[1:], "--quiet"], capture_output=True, text=True, cwd=ROOT)
         assert proc.returncode == 1, proc.stderr
         assert result.violation.split("\n", 1)[0] in proc.stdout
