@@ -29,7 +29,7 @@ from chaoslab.algorithms.base import Algorithm, LatestState
 if TYPE_CHECKING:  # drivers inject a seeded rng; nothing here makes one
     import random
 
-__all__ = ["AlgorithmSpec", "RoleKind", "SimHooks", "StatusColumn"]
+__all__ = ["AlgorithmSpec", "CrashPoint", "RoleKind", "SimHooks", "StatusColumn"]
 
 #: What a role means to everything that does not know the algorithm: ``lead`` (a leader,
 #: coordinator, commander: the node others follow), ``campaign`` (trying to become one),
@@ -41,6 +41,11 @@ RoleKind = Literal["lead", "campaign", "follow"]
 #: invariant reads ``sim.step_events``, ``sim.step_persists``, ``sim.statuses()`` and
 #: ``sim.nodes`` (the cores), and keeps its own history.
 Invariant = Callable[[Any], None]
+
+#: A moment worth crashing at (the simulator's ``CrashPoints`` nemesis): ``point(sim, node,
+#: output)`` says whether ``output``, just made durable and sent by ``node``, is one (e.g. "it
+#: granted a vote"). A point may keep state, so ``SimHooks.crash_points`` makes fresh ones.
+CrashPoint = Callable[[Any, str, Any], bool]
 
 
 @dataclass(frozen=True)
@@ -79,12 +84,19 @@ class SimHooks:
     running nodes). With a client workload, ``caught_up(sim)`` also says every node has
     applied everything, and ``check_final(sim, invariants, workload)`` checks the end
     state (acknowledged writes survive, replicas agree), raising ``AssertionError``.
+
+    ``crash_points()`` names the moments worth crashing a node at, each a :data:`CrashPoint`
+    (Raft: right after it votes, appends, snapshots). ``leader_bound(config)`` is how many
+    virtual seconds after the last fault heals the cluster must have converged again (a
+    few election timeouts); None leaves it to the scenario's settle window.
     """
 
     invariants: Callable[[], list[Invariant]] = list
     converged: Callable[[Any], bool] | None = None
     caught_up: Callable[[Any], bool] | None = None
     check_final: Callable[[Any, list[Invariant], Any], None] | None = None
+    crash_points: Callable[[], Mapping[str, CrashPoint]] = dict
+    leader_bound: Callable[[Mapping[str, Any]], float] | None = None
 
 
 def _some_node_leads(spec: AlgorithmSpec, statuses: Sequence[Mapping[str, Any]]) -> bool:

@@ -6,13 +6,15 @@
 True
 
 A seed names a run: the same seed gives the same :attr:`Simulation.trace`.
-``python -m chaoslab.sim --seed 7 --nemesis --workload 3`` replays one from the shell.
+``python -m chaoslab.sim --seed 7 --nemesis --workload 3`` replays one from the shell;
+TESTING.md says what a run checks and which planted bugs each check catches.
 """
 
 from chaoslab.sim.invariants import converged_for, invariants_for
-from chaoslab.sim.nemesis import FAULTS, Nemesis
+from chaoslab.sim.nemesis import FAULTS, CrashPoints, Nemesis
 from chaoslab.sim.network import Links, NetworkConfig
 from chaoslab.sim.scenario import ScenarioResult, replay_command, run_scenario
+from chaoslab.sim.schedule import apply_schedule, parse_schedule
 from chaoslab.seeds import derive_rng
 from chaoslab.sim.simulation import ClientCall, InvariantViolation, SimEvent, Simulation
 from chaoslab.sim.workload import AckedWrite, HistoryOp, Workload
@@ -21,6 +23,7 @@ __all__ = [
     "FAULTS",
     "AckedWrite",
     "ClientCall",
+    "CrashPoints",
     "HistoryOp",
     "InvariantViolation",
     "Links",
@@ -30,9 +33,11 @@ __all__ = [
     "SimEvent",
     "Simulation",
     "Workload",
+    "apply_schedule",
     "converged_for",
     "derive_rng",
     "invariants_for",
+    "parse_schedule",
     "replay_command",
     "run_scenario",
 ]

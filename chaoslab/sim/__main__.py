@@ -31,11 +31,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=10.0, help="virtual seconds (of faults, with --nemesis)")
     p.add_argument("--settle", type=float, default=3.0, help="virtual seconds allowed to settle afterwards")
     p.add_argument("--nemesis", action="store_true", help="random partitions, crashes, restarts from the seed")
+    p.add_argument("--crash-after", default="", metavar="POINTS",
+                   help="crash nodes right after these kinds of steps (comma-separated, e.g. vote,append,snapshot; "
+                        "'all': every crash point the algorithm names)")
+    p.add_argument("--schedule", default="", metavar="ACTIONS",
+                   help="a written fault schedule, e.g. '1 crash n1,n2; 1.5 restart n2; 2 isolate leader; 3 heal'")
+    p.add_argument("--fsync-ms", type=float, default=0.0, metavar="MS",
+                   help="virtual time one fsync takes: outputs wait for it (group commit) and a crash loses them")
     p.add_argument("--workload", type=int, default=0, metavar="CLIENTS", help="run this many key-value clients (algorithms serving the KV API)")
     p.add_argument("--rate", type=float, default=0.0, help="client operations/s in all (default 20 per client)")
     p.add_argument("--keys", type=int, default=4, help="keys the clients use")
     p.add_argument("--request-window", type=float, default=0.0, metavar="SECONDS",
                    help="hand a node the client requests that reach it within this window as one burst")
+    p.add_argument("--max-stall", type=float, default=0.0, metavar="SECONDS",
+                   help="with a workload: fail if no write commits for this long while clients run")
+    p.add_argument("--check-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="wall time for the linearizability check of the history (then: unknown)")
     p.add_argument("--history", metavar="FILE", help="write the clients' Jepsen-style history here (JSON lines)")
     p.add_argument("--drop", type=float, default=NetworkConfig().drop, help="message drop probability")
     p.add_argument("--duplicate", type=float, default=NetworkConfig().duplicate, help="duplicate probability")
@@ -83,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--duration and --settle must not be negative")
         if args.workload < 0 or args.keys < 1 or args.rate < 0:
             raise ValueError("--workload and --rate must not be negative, --keys must be at least 1")
-        if args.request_window < 0:
-            raise ValueError("--request-window must not be negative")
+        if args.request_window < 0 or args.fsync_ms < 0 or args.max_stall < 0 or args.check_timeout <= 0:
+            raise ValueError("--request-window, --fsync-ms and --max-stall must not be negative, --check-timeout positive")
         try:
             get_algorithm(args.algorithm)
         except KeyError as exc:
@@ -108,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate=args.rate,
             keys=args.keys,
             request_window=args.request_window,
+            fsync=args.fsync_ms / 1000,
+            crash_points=[p for p in args.crash_after.split(",") if p],
+            schedule=args.schedule,
+            max_stall=args.max_stall,
+            check_timeout=args.check_timeout,
         )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

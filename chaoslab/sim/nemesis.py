@@ -109,3 +109,79 @@ class Nemesis:
         self._heal(sim)
         for node in sim.down():
             sim.restart(node)
+
+
+class CrashPoints:
+    """Crashes a node right after a chosen kind of step, then restarts it (``sim.crash_points``).
+
+    Random crashes seldom land between a node deciding something and its next step; this
+    nemesis waits for such moments, as the algorithm names them in its spec (Raft: ``vote``,
+    ``append``, ``snapshot``). When a node's output of one of those kinds is durable and sent,
+    the node is crashed there and then with probability ``chance``, and restarted ``down``
+    (min, max) seconds later; at most ``max_down`` nodes are down at once (default: a
+    minority, at least one). ``counts`` says how often each point struck.
+    """
+
+    def __init__(
+        self,
+        sim: Simulation,
+        points: Sequence[str] | None = None,
+        *,
+        chance: float = 0.25,
+        down: tuple[float, float] = (0.01, 0.2),
+        max_down: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        known = dict(sim.spec.sim.crash_points())
+        names = list(known) if points is None else list(points)
+        if not known:
+            raise ValueError(f"{sim.spec.name} names no crash points")
+        unknown = [p for p in names if p not in known]
+        if unknown:
+            raise ValueError(f"unknown crash point {unknown[0]!r} for {sim.spec.name} (known: {', '.join(known)})")
+        if not (0 < chance <= 1) or not (0 <= down[0] <= down[1]):
+            raise ValueError(f"crash points need 0 < chance <= 1 and 0 <= min <= max down, got {chance!r}, {down!r}")
+        self.sim = sim
+        self.points = {name: known[name] for name in names}
+        self.chance = chance
+        self.down = down
+        self.max_down = max(1, (len(sim.node_ids) - 1) // 2) if max_down is None else max_down
+        self.rng = rng or derive_rng(sim.seed, "crash-points")
+        self.counts = dict.fromkeys(names, 0)
+        self.start = self.end = 0.0
+        self._taken: set[str] = set()  # nodes it crashed (or is about to) and has not restarted
+        sim.add_output_hook(self._after)
+
+    def schedule(self, start: float, end: float) -> None:
+        """Watch for crash points in [start, end); at ``end`` restart whatever it still holds down."""
+        self.start, self.end = start, end
+        self.sim.at(end, self._quiesce)
+
+    def _after(self, sim: Simulation, node: str, out: object) -> None:
+        if not self.start <= sim.now < self.end:
+            return
+        hits = [name for name, point in self.points.items() if point(sim, node, out)]  # points may keep state
+        if not hits or node in self._taken or len(set(sim.down()) | self._taken) >= self.max_down:
+            return
+        if self.rng.random() < self.chance:
+            self._taken.add(node)
+            sim.at(sim.now, lambda s: self._crash(s, node, hits[0]))
+
+    def _crash(self, sim: Simulation, node: str, point: str) -> None:
+        if sim.nodes.get(node) is None:  # someone else took it down meanwhile
+            self._taken.discard(node)
+            return
+        sim.crash(node, why=point)
+        self.counts[point] += 1
+        low, high = self.down
+        sim.at(sim.now + low + self.rng.random() * (high - low), lambda s: self._restart(s, node))
+
+    def _restart(self, sim: Simulation, node: str) -> None:
+        if node in self._taken:
+            self._taken.discard(node)
+            if sim.nodes.get(node) is None:
+                sim.restart(node)
+
+    def _quiesce(self, sim: Simulation) -> None:
+        for node in sorted(self._taken):
+            self._restart(sim, node)

@@ -13,6 +13,16 @@ Each node's durable storage is the algorithm's own durable model
 ``Output.persist`` is applied to it, and a restart builds the core from
 ``model.restore()``, exactly what the node runtime's files give back.
 
+By default an fsync takes no time: each output is durable, sent and recorded
+at the instant of its step. With ``fsync`` (virtual seconds) the simulator
+acts like the runtime's group commit instead: a node's outputs queue while
+one fsync runs; when it ends, that batch's persists reach the disk model and
+only then do its messages, replies and events leave, and the next batch's
+fsync starts. A crash loses what was not yet durable: the outputs still
+queued, and of the batch being written a seeded prefix of its persists
+survives (as a torn write-ahead log keeps whole records up to the tear).
+Messages already handed to the network still arrive.
+
 Messages get their fates from the fault proxy's own
 :class:`~chaoslab.net.rules.FaultTable` (see :mod:`chaoslab.sim.network`):
 the base network and every cut are rules on directed links. Clients
@@ -42,6 +52,7 @@ _DELIVER = 1
 _ACTION = 2
 _REQUEST = 3
 _REPLY = 4
+_SYNCED = 5
 
 # A core that keeps asking to be ticked at the same instant has a bug; stop it
 # instead of spinning forever.
@@ -99,6 +110,8 @@ class ClientCall:
 
 Invariant = Callable[["Simulation"], None]
 BootHook = Callable[[str, Algorithm], None]
+# (sim, node, output): called once an output is durable and its messages have left
+OutputHook = Callable[["Simulation", str, Output], None]
 
 
 class Simulation:
@@ -109,6 +122,7 @@ class Simulation:
     count (ids ``n1..nN``) or a list of ids. ``config`` is the
     algorithm's config section (as in ``clusters/<name>.toml``).
     ``trace_messages`` adds a line per message sent or lost to :attr:`trace`.
+    ``fsync`` is how many virtual seconds one fsync takes (0: none; see the module docstring).
     """
 
     def __init__(
@@ -121,7 +135,10 @@ class Simulation:
         *,
         trace_messages: bool = False,
         request_window: float = 0.0,
+        fsync: float = 0.0,
     ) -> None:
+        if not (fsync >= 0 and math.isfinite(fsync)):
+            raise ValueError(f"fsync must be a finite number of seconds >= 0, got {fsync!r}")
         self.spec: AlgorithmSpec = spec_of(algorithm)
         self.algorithm = self.spec.name
         self.node_ids: list[str] = [f"n{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
@@ -133,6 +150,7 @@ class Simulation:
         if self.spec.resolve_config is not None:  # as the lab does at `up`, from the same seed
             self.config = dict(self.spec.resolve_config(self.config, list(self.node_ids), derive_rng(seed, "config")))
         self.network = network or NetworkConfig()
+        self.base_network = self.network  # as built; what a heal of everything returns to
         # Every message's fate: the base network and the cuts, as rules of one FaultTable
         # seeded like the proxy's (same seed, same rule, same link: same fates).
         self.links = Links(self.node_ids, seed, self.network)
@@ -153,8 +171,15 @@ class Simulation:
         # Events not yet shown to the invariants: what the last step produced, plus
         # any fault applied by hand since. Cleared after the invariants run.
         self.step_events: list[SimEvent] = []
-        # What nodes persisted in that step, (node, persist), for invariants over logs.
+        # What nodes asked to persist in that step, (node, persist), for invariants over logs
+        # (with ``fsync``, at the step: the core's log holds it from then on, durable or not).
         self.step_persists: list[tuple[str, Any]] = []
+        # node -> peer -> virtual time the node last received a message from that peer
+        self.heard: dict[str, dict[str, float]] = {n: {} for n in self.node_ids}
+        self.fsync = fsync
+        self._syncing: dict[str, list[Output]] = {}  # node -> the batch its running fsync writes
+        self._unsynced: dict[str, list[Output]] = {}  # node -> outputs waiting for the next fsync
+        self._disk_rng = derive_rng(seed, "disk")  # how much of a batch a crash mid-fsync keeps
         self.steps = 0
         self.messages_sent = 0
         self.messages_delivered = 0
@@ -164,6 +189,7 @@ class Simulation:
         self._calls: dict[int, ClientCall] = {}  # request id -> call awaiting its reply
         self._call_ids = 0
         self._boot_hooks: list[BootHook] = []
+        self._output_hooks: list[OutputHook] = []
         self._heap: list[tuple[Any, ...]] = []
         self._seq = 0
         self._incarnation: dict[str, int] = {n: 0 for n in self.node_ids}
@@ -207,6 +233,7 @@ class Simulation:
                     self.trace.append(f"{self.now:10.6f} {src:<5} -x {dst} {message!r} [partitioned]")
             else:
                 self.messages_delivered += 1
+                self.heard[dst][src] = self.now
                 self._apply(dst, core.step(src, message, self.now))
         elif kind == _REQUEST:
             _, _, _, node, incarnation, call = item
@@ -219,6 +246,10 @@ class Simulation:
                     if not inbox:
                         self.at(self.now + self.request_window, lambda sim, node=node: sim._take_burst(node))
                     inbox.append((incarnation, call))
+        elif kind == _SYNCED:
+            _, _, _, node, incarnation = item
+            if self._incarnation[node] == incarnation:  # else it crashed mid-fsync: see crash()
+                self._synced(node)
         elif kind == _REPLY:
             _, _, _, call, result = item
             if not call.done:  # a duplicated reply changes nothing
@@ -280,6 +311,12 @@ class Simulation:
         """Call ``hook(node, core)`` for every core built from now on, before its ``start``."""
         self._boot_hooks.append(hook)
 
+    def add_output_hook(self, hook: OutputHook) -> None:
+        """Call ``hook(sim, node, output)`` for every output once it is durable and its messages,
+        replies and events are out (e.g. to crash a node right after it voted). A hook must not
+        change the simulation there and then: it schedules with :meth:`at`."""
+        self._output_hooks.append(hook)
+
     # ------------------------------------------------------------------ clients
 
     def request(
@@ -331,15 +368,28 @@ class Simulation:
 
     # ------------------------------------------------------------------ faults
 
-    def crash(self, node: str) -> None:
-        """Kill ``node``: volatile state gone, messages in flight to it vanish; durable state stays."""
+    def crash(self, node: str, why: str = "") -> None:
+        """Kill ``node``: volatile state gone, messages in flight to it vanish; durable state stays.
+
+        With ``fsync``, outputs not yet durable are lost with their messages; of a batch
+        being written, a seeded prefix of its persists survives. ``why`` goes in the trace.
+        """
         self.links.check(node)
         if self.nodes.get(node) is None:
             raise ValueError(f"{node} is already down")
         self.nodes[node] = None
         self._incarnation[node] += 1
         self._timer.pop(node, None)
-        self._record(node, "crash", {})
+        data: dict[str, Any] = {"after": why} if why else {}
+        writing = self._syncing.pop(node, [])
+        waiting = self._unsynced.pop(node, [])
+        if writing or waiting:
+            persists = [out.persist for out in writing if out.persist is not None]
+            kept = self._disk_rng.randint(0, len(persists))
+            for persist in persists[:kept]:
+                self.durable[node].apply(persist)
+            data.update(unsynced=len(writing) + len(waiting), kept=kept)
+        self._record(node, "crash", data)
 
     def restart(self, node: str) -> None:
         """Start ``node`` again from its last persisted durable state, with a fresh derived rng."""
@@ -374,6 +424,12 @@ class Simulation:
         self.links.heal()
         self._record("sim", "heal", {})
 
+    def restore(self) -> None:
+        """Heal every cut and go back to the network the simulation was built with."""
+        self.heal()
+        if self.network != self.base_network:
+            self.set_network(self.base_network)
+
     def set_network(self, network: NetworkConfig) -> None:
         """Change drop / delay / duplicate / reorder for messages sent from now on."""
         self.network = network
@@ -382,6 +438,10 @@ class Simulation:
         if network.reorder:
             data["reorder"] = network.reorder
         self._record("sim", "network", data)
+
+    def note(self, kind: str, data: Mapping[str, Any]) -> None:
+        """Add a line of the simulator's own to the trace and events (e.g. a skipped fault)."""
+        self._record("sim", kind, dict(data))
 
     # ------------------------------------------------------------------ looking
 
@@ -421,23 +481,58 @@ class Simulation:
     def _apply(self, node: str, out: Output) -> None:
         # The runtime's order: persist, then send and reply, then record.
         if out.persist is not None:
-            self.durable[node].apply(out.persist)
             self.step_persists.append((node, out.persist))
-        for dst, message in out.messages:
-            self._send(node, dst, message)
-        for request_id, result in out.replies:
-            call = self._calls.pop(request_id, None)
-            if call is None:
-                continue  # a second reply to a duplicated request
-            for arrival in [self.now] if call.control else self._client_link(node, CLIENT):
-                self._push(arrival, _REPLY, call, result)
-            if self.trace_messages:
-                self.trace.append(f"{self.now:10.6f} {node:<5} -> client #{request_id} {result!r}")
-        for event in out.events:
-            self._record(node, event.kind, event.data)
+        if self.fsync <= 0:
+            if out.persist is not None:
+                self.durable[node].apply(out.persist)
+            self._act(node, [out])
+        else:
+            self._unsynced.setdefault(node, []).append(out)
+            if node not in self._syncing:
+                self._start_sync(node)
         core = self.nodes.get(node)
         if core is not None:
             self._arm(node, core.next_deadline())
+
+    def _start_sync(self, node: str) -> None:
+        """Group commit: one fsync for every output queued; a batch with nothing to persist
+        (and no fsync ahead of it) goes out at once, as the runtime's flusher does."""
+        batch = self._unsynced.pop(node, [])
+        if any(out.persist is not None for out in batch):
+            self._syncing[node] = batch
+            self._push(self.now + self.fsync, _SYNCED, node, self._incarnation[node])
+        elif batch:
+            self._act(node, batch)
+
+    def _synced(self, node: str) -> None:
+        batch = self._syncing.pop(node)
+        durable = self.durable[node]
+        for out in batch:
+            if out.persist is not None:
+                durable.apply(out.persist)
+        self._act(node, batch)
+        if node in self._unsynced:
+            self._start_sync(node)
+
+    def _act(self, node: str, batch: list[Output]) -> None:
+        """What follows the fsync of ``batch``: send and reply, then record events."""
+        for out in batch:
+            for dst, message in out.messages:
+                self._send(node, dst, message)
+            for request_id, result in out.replies:
+                call = self._calls.pop(request_id, None)
+                if call is None:
+                    continue  # a second reply to a duplicated request
+                for arrival in [self.now] if call.control else self._client_link(node, CLIENT):
+                    self._push(arrival, _REPLY, call, result)
+                if self.trace_messages:
+                    self.trace.append(f"{self.now:10.6f} {node:<5} -> client #{request_id} {result!r}")
+        for out in batch:
+            for event in out.events:
+                self._record(node, event.kind, event.data)
+        for hook in self._output_hooks:
+            for out in batch:
+                hook(self, node, out)
 
     def _send(self, src: str, dst: str, message: Any) -> None:
         if dst not in self._incarnation or dst == src:

@@ -47,7 +47,9 @@ CONFIGS = [
     # small snapshots, batches and windows: compaction, InstallSnapshot and flow control all the time
     {"snapshot_threshold": 25, "snapshot_threshold_bytes": 600, "snapshot_chunk_bytes": 96, "max_batch_entries": 4,
      "max_inflight": 2},
-    {"pre_vote": False, "check_quorum": True, "snapshot_threshold": 60, "max_sessions": 2},
+    # Sessions for as many clients as any profile runs (8): below that, an evicted client's retry is
+    # applied twice and the history is not linearizable (TestSessions shows it).
+    {"pre_vote": False, "check_quorum": True, "snapshot_threshold": 60, "max_sessions": 8},
 ]
 SIZES = [3, 5, 5, 3]
 
@@ -333,7 +335,8 @@ class TestCheckersHaveTeeth:
         failure = first_failure(
             broken(lambda i, n, c, r, d: Hasty(i, n, parse_config(c), r, d, kv_for(c))), range(40), duration=4.0
         )
-        assert failure is not None and "acknowledged" in failure
+        # The history check sees it first (a read of a value that was never committed), or the end state does.
+        assert failure is not None and ("acknowledged" in failure or "not linearizable" in failure)
 
     def test_not_persisting_entries_is_caught(self) -> None:
         """A follower that acknowledges entries without persisting them loses them in a reboot."""

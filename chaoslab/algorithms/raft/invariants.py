@@ -15,13 +15,16 @@ the end by :func:`check_final`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chaoslab.algorithms.raft.messages import EntryKind
+from chaoslab.algorithms.raft.config import parse_config
+from chaoslab.algorithms.raft.messages import AppendEntriesReply, EntryKind
 
 if TYPE_CHECKING:  # type hints only: the simulator drives these, they never import it
-    from chaoslab.algorithms.spec import Invariant
+    from chaoslab.algorithms.base import Output
+    from chaoslab.algorithms.spec import CrashPoint, Invariant
     from chaoslab.sim.simulation import Simulation
     from chaoslab.sim.workload import Workload
 
@@ -76,6 +79,53 @@ class TermMonotonic:
                 if status is not None:
                     last = self.terms.get(ev.node, 0)
                     assert status["term"] >= last, f"{ev.node} restarted at term {status['term']}, below {last}"
+
+
+class LeaderHearsMajority:
+    """Thesis §6.2 (check-quorum) as a property: no node acts as leader for more than
+    ``rounds`` maximum election timeouts without hearing from a majority (itself included).
+
+    "Hearing" is any message delivered to it from a peer (``sim.heard``), a looser test
+    than the core's own (answers to its AppendEntries), so a correct leader never trips it.
+    A leader that keeps leading a minority holds writes and clients hostage: a liveness
+    bug no safety property sees. Off when the config turns ``check_quorum`` off.
+    """
+
+    def __init__(self, rounds: float = 3.0) -> None:
+        self.rounds = rounds
+        self.bound = math.inf
+        self.quorum = 1
+        self.since: dict[str, float] = {}  # node -> when it became leader
+        self._next_check = 0.0
+
+    def attach(self, sim: Simulation) -> None:
+        # The cores' own settings (a variant's config section may hold keys of its own).
+        config = next(core.config for core in sim.nodes.values() if core is not None)
+        if config.check_quorum:
+            self.bound = self.rounds * config.election_timeout_max
+        self.quorum = len(sim.node_ids) // 2 + 1
+
+    def __call__(self, sim: Simulation) -> None:
+        for ev in sim.step_events:
+            if ev.kind == "role":
+                if ev.data.get("role") == "leader":
+                    self.since[ev.node] = ev.time
+                else:
+                    self.since.pop(ev.node, None)
+            elif ev.kind == "crash":
+                self.since.pop(ev.node, None)
+        if not self.since or sim.now < self._next_check or math.isinf(self.bound):
+            return
+        self._next_check = sim.now + self.bound / 10  # a tenth of the bound late at worst
+        need = self.quorum - 1
+        for node, since in self.since.items():
+            heard = sorted(sim.heard[node].values(), reverse=True)
+            majority_at = (heard[need - 1] if len(heard) >= need else -math.inf) if need else sim.now
+            alone = sim.now - max(majority_at, since)
+            assert alone <= self.bound, (
+                f"check quorum: {node} has led for {sim.now - since:.3f}s, the last {alone:.3f}s without hearing "
+                f"from a majority (bound {self.bound:.3f}s = {self.rounds:g} election timeouts)"
+            )
 
 
 def raft_converged(sim: Simulation) -> bool:
@@ -224,7 +274,42 @@ def raft_invariants() -> list[Invariant]:
         LogMatching(),
         machine,
         LeaderCompleteness(machine),
+        LeaderHearsMajority(),
     ]
+
+
+# Elections after the last fault: each restarted node waits out a timeout, then pre-vote and vote
+# rounds; a split vote costs another timeout. A few of them, never more, or the cluster is stuck.
+LEADER_BOUND_TIMEOUTS = 6
+
+
+def raft_leader_bound(config: Mapping[str, Any]) -> float:
+    """Virtual seconds after the last fault heals within which a majority-backed leader must be up."""
+    return LEADER_BOUND_TIMEOUTS * parse_config(config).election_timeout_max
+
+
+def raft_crash_points() -> dict[str, CrashPoint]:
+    """Moments to crash a node at (the simulator's CrashPoints): right after it granted a vote,
+    acknowledged entries it had not acknowledged before (in this boot), or took or installed
+    a snapshot. Each is checked once that output is durable and sent."""
+    acked: dict[tuple[str, int], int] = {}  # (node, boot) -> highest index it acknowledged
+
+    def voted(sim: Simulation, node: str, out: Output) -> bool:
+        return any(e.kind == "vote" for e in out.events)
+
+    def appended(sim: Simulation, node: str, out: Output) -> bool:
+        top = max((m.match_index for _, m in out.messages if isinstance(m, AppendEntriesReply) and m.success), default=0)
+        key = (node, sim.restarts[node])
+        if top <= acked.get(key, 0):
+            return False
+        acked[key] = top
+        return True
+
+    def snapshotted(sim: Simulation, node: str, out: Output) -> bool:
+        persist = out.persist
+        return any(e.kind == "snapshot" for e in out.events) or (persist is not None and persist.snapshot is not None)
+
+    return {"vote": voted, "append": appended, "snapshot": snapshotted}
 
 
 def state_machine_of(invariants: list[Invariant]) -> StateMachineSafety | None:

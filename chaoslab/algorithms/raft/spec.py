@@ -17,7 +17,14 @@ from chaoslab.algorithms.raft import invariants
 from chaoslab.algorithms.raft.config import parse_config
 from chaoslab.algorithms.raft.core import CANDIDATE, FOLLOWER, LEADER, PRE_CANDIDATE, RaftNode
 from chaoslab.algorithms.raft.durable import RaftDurable
-from chaoslab.algorithms.raft.invariants import StateMachineSafety, raft_caught_up, raft_converged, raft_invariants
+from chaoslab.algorithms.raft.invariants import (
+    StateMachineSafety,
+    raft_caught_up,
+    raft_converged,
+    raft_crash_points,
+    raft_invariants,
+    raft_leader_bound,
+)
 from chaoslab.algorithms.raft.messages import MESSAGE_TYPES
 from chaoslab.algorithms.spec import AlgorithmSpec, SimHooks, StatusColumn
 
@@ -69,5 +76,7 @@ SPEC = AlgorithmSpec(
         converged=raft_converged,
         caught_up=raft_caught_up,
         check_final=_final_check,
+        crash_points=raft_crash_points,
+        leader_bound=raft_leader_bound,
     ),
 )

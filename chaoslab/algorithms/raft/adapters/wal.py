@@ -10,11 +10,14 @@ Layout in the node's data directory::
     wal        records: u32 length | u32 crc32(payload) | payload (WalRecord)
     snapshot   the latest snapshot (SnapshotFile), replaced atomically
 
-A crash can tear only the last record (a write in flight). ``load`` detects
-it by length or checksum, truncates it away and reports it; a torn record was
-never fsynced, so nothing acknowledged is lost. Taking or installing a
-snapshot writes the snapshot file first, then rewrites the WAL (temp file,
-fsync, rename) with only what follows the snapshot, which keeps the WAL short.
+A crash can tear only the last record (a write in flight): cut short, or
+followed by garbage or zeros. ``load`` detects it by length (zero included) or
+checksum, truncates it away and reports it; a torn record was never fsynced,
+so nothing acknowledged is lost. Taking or installing a snapshot writes the
+snapshot file first, then rewrites the WAL (temp file, fsync, rename) with only
+what follows the snapshot, which keeps the WAL short; a crash between the two
+leaves the new snapshot file and the old WAL, from which ``load`` takes the
+snapshot (tests/unit/test_wal_faults.py crashes every step of it).
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ class RaftLogStorage:
                 break
             length, crc = _HEADER.unpack_from(data, offset)
             payload = data[offset + _HEADER.size : offset + _HEADER.size + length]
-            if len(payload) != length or zlib.crc32(payload) != crc:
+            # No record is empty: a zero header is a tail the file system extended but never
+            # wrote (zeros after a crash), and crc32(b"") is 0, so the checksum alone passes it.
+            if length == 0 or len(payload) != length or zlib.crc32(payload) != crc:
                 break
             record = storage_pb2.WalRecord.FromString(payload)
             durable.apply(self._persist_of(record))
@@ -154,8 +159,15 @@ class RaftLogStorage:
         snap = Snapshot(snap_pb.index, snap_pb.term, snap_pb.data)
         if durable.snapshot is not None and durable.snapshot.index == snap.index:
             durable.snapshot.data = snap.data
-        else:
-            durable.apply(RaftPersist(snapshot=snap))
+        elif durable.snapshot is None or snap.index > durable.snapshot.index:
+            # The crash fell between the two writes: the rest of that batch (a newer term, say)
+            # never reached the WAL. A snapshot holds only committed state, so it stands; the
+            # hard state must not stay below its term (a term is never older than the log's).
+            log.warning("snapshot file %d is newer than the wal: a crash between the two writes", snap.index)
+            hs = durable.hard_state
+            term = max(hs.term, snap.term)
+            durable.apply(RaftPersist(snapshot=snap, hard_state=HardState(
+                term, hs.voted_for if term == hs.term else None, max(hs.commit, snap.index))))
 
     # -- writing --------------------------------------------------------------
 
