@@ -108,10 +108,11 @@ class RunResult:
 
     def verdict(self, name: str) -> v.Verdict:
         """The verdict called ``name`` (``result.verdict("linearizable").status``)."""
-        for v in self.verdicts:
-            if v.name == name:
-                return v
-        raise KeyError(f"no verdict {name!r} in this run (it has: {', '.join(v.name for v in self.verdicts) or 'none'})")
+        for found in self.verdicts:
+            if found.name == name:
+                return found
+        names = ", ".join(found.name for found in self.verdicts) or "none"
+        raise KeyError(f"no verdict {name!r} in this run (it has: {names})")
 
 
 def plan_checks(scenario: Scenario, spec: AlgorithmSpec) -> dict[str, Any]:
