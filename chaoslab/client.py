@@ -130,7 +130,10 @@ class KVClient:
 
     def _call(self, op: int, key: str, timeout: float | None = None, **fields: Any) -> Result:
         write = op != kv_pb2.KV_OP_GET
-        request = kv_pb2.KVRequest(client_id=self.client_id, seq=next(self._seq) if write else 0, op=op, key=key, **fields)
+        try:
+            request = kv_pb2.KVRequest(client_id=self.client_id, seq=next(self._seq) if write else 0, op=op, key=key, **fields)
+        except UnicodeEncodeError:  # e.g. a key from a command line that was not UTF-8
+            raise LabError("keys and values must be text (UTF-8): this one has bytes that are not") from None
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         unknown = False  # did any attempt possibly reach a leader that may apply it?
         last_error = "no node answered"
@@ -147,6 +150,8 @@ class KVClient:
                 try:
                     reply = self._stub(node).Execute(request, timeout=min(_ATTEMPT_TIMEOUT, remaining))
                 except grpc.RpcError as exc:
+                    if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:  # too large to be taken: surely not applied
+                        raise LabError(f"refused by {node}, not applied: {exc.details()}") from None
                     # Refused before sending: not applied. Anything else: it may have been.
                     if not (exc.code() == grpc.StatusCode.UNAVAILABLE and "refused" in (exc.details() or "").lower()):
                         unknown = unknown or write

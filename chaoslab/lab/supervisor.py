@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.events import EventLog
 from chaoslab.lab.ports import assign_ports
-from chaoslab.lab.rundir import last_line
+from chaoslab.lab.rundir import last_line, remove_sockets
 from chaoslab.net.proto import to_proto
 from chaoslab.net.rules import FaultChange, fault_rule
 from chaoslab.process.child import EXIT_PORT_IN_USE
@@ -47,6 +46,8 @@ STATUS_DEADLINE = 0.5  # seconds a node has to answer Status before it counts as
 STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL on shutdown
 LEADERS_EVERY = 0.5  # seconds between the supervisor's looks at who leads (``leaders`` events)
 PROXY_START = 10.0  # seconds the proxy has to take the initial faults
+RESTART_SETTLE = 3.0  # seconds `restart` waits for a node to answer, or to exit and be reported
+LOG_LINES = 3  # lines of a child's log quoted when it exits on its own
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Child:
     restarts: int = 0
     expected_exit: bool = False  # we killed it on purpose
     answered: bool = False
+    exit_note: str = ""  # why it exited on its own, for status
 
     @property
     def pid(self) -> int:
@@ -75,6 +77,7 @@ class Child:
         self.state = "starting"
         self.answered = False
         self.expected_exit = False
+        self.exit_note = ""
 
     def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -115,8 +118,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         self.spec.save(self.run.cluster)
         server = new_server()
         control_pb2_grpc.add_ControlServicer_to_server(self, server)
-        sock = self.run.socket_path("control.sock")
-        sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sock = self.run.make_socket_dir() / "control.sock"
         sock.unlink(missing_ok=True)
         error = bind_all(server, [f"unix:{sock}"])
         if error:
@@ -173,8 +175,11 @@ class Supervisor(control_pb2_grpc.ControlServicer):
                     continue
                 child.state = "crashed"
                 if not child.expected_exit:
+                    child.exit_note = exit_note(child, code)
                     self.events.emit("exit", node=child.name, pid=child.pid, code=code)
-                    if code == EXIT_PORT_IN_USE and not child.answered:
+                    # A port taken at start-up fails `up`; a restarted node that cannot bind is
+                    # one crashed node (its restart reports why), not the end of the cluster.
+                    if code == EXIT_PORT_IN_USE and not child.answered and not child.restarts:
                         self._fail_startup(f"{child.name}: {last_line(child.log_path)}")
                     elif child is self.proxy:
                         self._fail_startup(f"the proxy exited with code {code}: {last_line(child.log_path)}")
@@ -232,7 +237,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
             id=node.name, pid=node.pid, state=node.state, port=addr.port, proxy_port=addr.proxy_port, restarts=node.restarts
         )
         if node.state == "crashed":
-            info.error = "crashed"
+            info.error = node.exit_note or "crashed"
             return info
         if node.state == "paused":
             info.error = "paused (SIGSTOP)"
@@ -307,16 +312,26 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         return _unique(chosen)
 
     async def _act(self, target: control_pb2.NodeTarget, context: grpc.aio.ServicerContext, action) -> control_pb2.ActionReply:
+        """Act on every target that can take ``action`` and say why the others were left alone
+        (``resume n1 n2`` with only n1 paused resumes n1 and notes n2); refuse, changing
+        nothing, when a name is unknown or no target can take it."""
         try:
             nodes = await self._resolve(target)
-            for node in nodes:
-                action(node, dry_run=True)
         except LabError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        ready, skipped = [], []
         for node in nodes:
+            try:
+                action(node, dry_run=True)
+                ready.append(node)
+            except LabError as exc:
+                skipped.append(str(exc))
+        if not ready:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "; ".join(skipped))
+        for node in ready:
             action(node, dry_run=False)
         self._write_pids()
-        return control_pb2.ActionReply(nodes=[n.name for n in nodes])
+        return control_pb2.ActionReply(nodes=[n.name for n in ready], message="; ".join(skipped))
 
     def _crash(self, node: NodeHandle, dry_run: bool) -> None:
         if node.state == "crashed":
@@ -360,7 +375,33 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         return await self._act(request, context, self._crash)
 
     async def Restart(self, request, context):
-        return await self._act(request, context, self._restart)
+        reply = await self._act(request, context, self._restart)
+        exited = await self._settle([self.nodes[name] for name in reply.nodes])
+        if exited:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "; ".join(exited))
+        return reply
+
+    async def _settle(self, nodes: list[NodeHandle], timeout: float = RESTART_SETTLE) -> list[str]:
+        """Wait until each restarted node answers or exits (at most ``timeout``); why each exited.
+        A node still starting when the time is up counts as restarted: status tells the rest."""
+        deadline = time.monotonic() + timeout
+        waiting = list(nodes)
+        exited: list[str] = []
+        while waiting and time.monotonic() < deadline:
+            for node in list(waiting):
+                code = node.proc.poll()
+                if code is not None:
+                    exited.append(exit_note(node, code, "on restart"))
+                    waiting.remove(node)
+                    continue
+                try:
+                    await node.stub.Status(node_pb2.StatusRequest(), timeout=STATUS_DEADLINE)
+                except grpc.aio.AioRpcError:
+                    continue
+                waiting.remove(node)
+            if waiting:
+                await asyncio.sleep(0.05)
+        return exited
 
     async def Pause(self, request, context):
         return await self._act(request, context, self._pause)
@@ -371,6 +412,16 @@ class Supervisor(control_pb2_grpc.ControlServicer):
     async def Shutdown(self, request: control_pb2.Empty, context: grpc.aio.ServicerContext) -> control_pb2.ActionReply:
         self.stop_requested.set()
         return control_pb2.ActionReply(nodes=list(self.nodes), message="stopping")
+
+
+def exit_note(child: Child, code: int, when: str = "") -> str:
+    """Why a child exited on its own, on one line: its exit code and its log's last lines."""
+    try:
+        lines = [line.strip() for line in child.log_path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    tail = " / ".join(lines[-LOG_LINES:]) or "(no output)"
+    return f"{child.name} exited with code {code}{' ' + when if when else ''}; {child.log_path.name} ends: {tail}"
 
 
 def _unique(nodes: list[NodeHandle]) -> list[NodeHandle]:
@@ -389,6 +440,7 @@ async def run(run: RunDir) -> int:
         server = await sup.start()
     except LabError as exc:
         run.startup_error.write_text(f"{exc}\n")
+        remove_sockets(run)
         return 2
     watcher = loop.create_task(sup.watch_children())
     leaders = loop.create_task(sup.watch_leaders())
@@ -397,11 +449,9 @@ async def run(run: RunDir) -> int:
     leaders.cancel()
     await sup.stop()
     await server.stop(grace=0.5)
-    sock = run.socket_path("control.sock")
-    sock.unlink(missing_ok=True)
-    if sock.parent != run.path:
-        shutil.rmtree(sock.parent, ignore_errors=True)
+    remove_sockets(run)
     return 2 if run.startup_error.exists() else 0
+
 
 
 def main(argv: list[str] | None = None) -> int:

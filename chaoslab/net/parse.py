@@ -34,6 +34,8 @@ _UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION_PART = re.compile(rf"({_NUMBER})\s*(us|µs|ms|s|m|h)")
 _NODE_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 _DURATION_EXAMPLES = "e.g. 250us, 50ms, 1.5s, 2m"
+#: The longest ``--for`` (a fault that should last longer lasts until removed: leave --for out).
+MAX_FOR_S = 24 * 3600.0
 
 
 def parse_probability(text: str) -> float:
@@ -85,11 +87,14 @@ def parse_duration(text: str) -> float:
     return total
 
 
-def parse_for(text: str) -> float:
-    """The ``--for DURATION`` of a fault: a duration above zero, in seconds."""
+def parse_for(text: str, option: str = "--for", most: float = MAX_FOR_S) -> float:
+    """A duration above zero and at most ``most`` seconds, in seconds: the ``--for`` of a fault by
+    default; ``option`` names the option in the error (``--timeout``)."""
     seconds = parse_duration(text)
     if seconds <= 0:
-        raise ValueError(f"--for {str(text).strip()} would end the fault at once: give a duration above 0, e.g. 10s")
+        raise ValueError(f"{option} {str(text).strip()} would end at once: give a duration above 0, e.g. 10s")
+    if seconds > most:
+        raise ValueError(f"{option} {str(text).strip()} is longer than the most it takes, {format_duration(most)}")
     return seconds
 
 
@@ -225,6 +230,8 @@ def format_duration(seconds: float) -> str:
         return f"{_num(seconds * 1e6)}us"
     if seconds < 1:
         return f"{_num(seconds * 1e3)}ms"
+    if seconds >= 3600 and round(seconds, 3) % 3600 == 0:
+        return f"{round(seconds / 3600):d}h"
     if seconds >= 60 and round(seconds, 3) % 60 == 0:
         return f"{round(seconds / 60):d}m"
     return f"{_num(seconds)}s"

@@ -119,6 +119,7 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
         else:
             self._log_rules("remove", removed)
         self._log_rules("add", added)
+        self._release(removed)
         self._arm_expiry()
         return to_proto(self.table.state(now))
 
@@ -140,8 +141,16 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
 
     def _expire(self) -> None:
         self._expiry_timer = None
-        self._log_rules("expire", self.table.expire(time.time()))
+        expired = self.table.expire(time.time())
+        self._log_rules("expire", expired)
+        self._release(expired)
         self._arm_expiry()
+
+    def _release(self, removed: list[LinkRule]) -> None:
+        """What removed delay and reorder rules held goes now, in order (see FaultTable.unhold)."""
+        held_on = self.table.unhold(removed)
+        for env in self.held.pop_where(lambda env: held_on(env.src, env.dst)):
+            self.routes[env.dst].send(env)
 
     async def close(self) -> None:
         for timer in (self._pump_timer, self._expiry_timer):

@@ -22,6 +22,13 @@ from chaoslab.v1 import peer_pb2, peer_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+#: The largest gRPC message any lab process sends or takes (gRPC's default receive limit is
+#: 4 MiB): room for the largest client command (raft.max_value_bytes, at most 16 MiB) and
+#: for a log entry of a few of them. A larger request is refused by the transport, at once.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_SIZE_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+
 # Reconnect fast: a restarted node should hear from its peers within a heartbeat
 # or two, not after gRPC's default one-second backoff.
 CHANNEL_OPTIONS = [
@@ -29,6 +36,7 @@ CHANNEL_OPTIONS = [
     ("grpc.min_reconnect_backoff_ms", 50),
     ("grpc.max_reconnect_backoff_ms", 250),
     ("grpc.enable_retries", 0),
+    *_SIZE_OPTIONS,
 ]
 
 MAX_BATCH = 256  # envelopes per stream message: bounds one write, keeps links interleaved
@@ -173,7 +181,7 @@ async def consume(request_iterator: AsyncIterator[peer_pb2.EnvelopeBatch], handl
 
 # A port already in use must fail to bind, not be silently shared (gRPC turns
 # SO_REUSEPORT on by default).
-SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
+SERVER_OPTIONS = [("grpc.so_reuseport", 0), *_SIZE_OPTIONS]
 
 
 def new_server() -> grpc.aio.Server:
