@@ -49,6 +49,7 @@ from chaoslab.process.rundir import RunDir, pid_alive
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.status import cluster_to_dict, node_statuses
 
 UP_TIMEOUT = 30.0
@@ -190,6 +191,7 @@ class Cluster:
             run.path.mkdir(mode=0o700)
             try:  # from here on, anything (Ctrl-C too) undoes the start: no stale directory is left
                 spec.save(run.spec)
+                run.write_secret()
                 with open(run.supervisor_log, "ab") as logf:
                     proc = subprocess.Popen(
                         [sys.executable, "-m", "chaoslab.lab.supervisor", str(run.path)],
@@ -286,7 +288,8 @@ class Cluster:
         request = node_pb2.CommandRequest(name=name, args_json=json.dumps(dict(args or {})), timeout_s=timeout)
         with grpc.insecure_channel(f"{HOST}:{address.port}") as channel:
             try:
-                reply = node_pb2_grpc.NodeStub(channel).Command(request, timeout=timeout + 1.0)
+                reply = node_pb2_grpc.NodeStub(channel).Command(request, timeout=timeout + 1.0,
+                                                                metadata=secret_metadata(self.run.secret()))
             except grpc.RpcError as exc:
                 code = exc.code()
                 if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):

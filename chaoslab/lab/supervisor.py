@@ -37,6 +37,7 @@ from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.status import node_statuses
 from chaoslab.wire.streams import bind_all, new_server
 
@@ -97,6 +98,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         self.algorithm = get_algorithm(self.spec.algorithm)
         self.events = EventLog(run.events, "lab")
         self.started_at = time.time()
+        self.metadata = secret_metadata(run.secret())  # on every call to a node
         self.stop_requested = asyncio.Event()
         self.rng = derive_rng(self.spec.seed, "lab", "pick")  # `crash random` and friends
         python = sys.executable
@@ -243,7 +245,8 @@ class Supervisor(control_pb2_grpc.ControlServicer):
             info.error = "paused (SIGSTOP)"
             return info
         try:
-            status = await node.stub.Status(node_pb2.StatusRequest(log_tail=log_tail), timeout=STATUS_DEADLINE)
+            status = await node.stub.Status(node_pb2.StatusRequest(log_tail=log_tail), timeout=STATUS_DEADLINE,
+                                            metadata=self.metadata)
         except grpc.aio.AioRpcError as exc:
             info.error = f"not answering ({exc.code().name.lower()})"
             return info
@@ -395,7 +398,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
                     waiting.remove(node)
                     continue
                 try:
-                    await node.stub.Status(node_pb2.StatusRequest(), timeout=STATUS_DEADLINE)
+                    await node.stub.Status(node_pb2.StatusRequest(), timeout=STATUS_DEADLINE, metadata=self.metadata)
                 except grpc.aio.AioRpcError:
                     continue
                 waiting.remove(node)

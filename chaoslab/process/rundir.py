@@ -3,6 +3,7 @@
 ```
 .chaoslab/<name>/          mode 0700
   spec.json                what the user asked for
+  secret                   the cluster's secret (0600): every call to a node or the proxy carries it
   cluster.json             the same plus bound ports (written by the supervisor)
   supervisor.pid           the supervisor's pid (the cluster is "running" while it lives)
   pids.json                node and proxy pids, kept current by the supervisor
@@ -21,6 +22,7 @@ lab's business: :mod:`chaoslab.lab.rundir`.
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -105,6 +107,29 @@ class RunDir:
     supervisor_log = property(lambda self: self.path / "supervisor.log")
     proxy_log = property(lambda self: self.path / "proxy.log")
     sockets_file = property(lambda self: self.path / "sockets")
+    secret_file = property(lambda self: self.path / "secret")
+
+    def write_secret(self) -> str:
+        """Make the cluster's secret (32 random bytes, hex) in a new 0600 file; return it. Once,
+        by ``up``, before any process starts; the run directory itself is 0700."""
+        secret = secrets.token_hex(32)
+        fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret + "\n")
+        return secret
+
+    def secret(self) -> str:
+        """The cluster's secret, which every call to its nodes and proxy carries
+        (:mod:`chaoslab.wire.auth`); LabError if it cannot be read (not our cluster)."""
+        try:
+            secret = self.secret_file.read_text().strip()
+        except FileNotFoundError:
+            raise LabError(f"{self.secret_file} is missing: the run directory is incomplete (`chaoslab down` removes it)") from None
+        except OSError as exc:
+            raise LabError(f"cannot read {self.secret_file} ({exc.strerror}): only the cluster's owner may talk to it") from None
+        if not secret:
+            raise LabError(f"{self.secret_file} is empty: the run directory is damaged (`chaoslab down` removes it)")
+        return secret
 
     def node_dir(self, node_id: str) -> Path:
         return self.path / "nodes" / node_id

@@ -59,8 +59,10 @@ class OutboundStream:
         max_queue: int = 2_000,
         on_drop: Callable[[peer_pb2.Envelope], None] | None = None,
         on_sent: Callable[[peer_pb2.Envelope], None] | None = None,
+        metadata: tuple[tuple[str, str], ...] | None = None,
     ) -> None:
         self.address = address
+        self._metadata = metadata  # the cluster's secret (chaoslab.wire.auth.secret_metadata)
         self._queue: collections.deque[peer_pb2.Envelope] = collections.deque()
         self._max_queue = max_queue
         self._on_drop = on_drop
@@ -139,7 +141,7 @@ class OutboundStream:
         async with grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS) as channel:
             stub = peer_pb2_grpc.PeerStub(channel)
             while not self._closed:
-                call = stub.Send()
+                call = stub.Send(metadata=self._metadata)
                 # Wake the writer when the call ends (receiver gone), not only on new messages.
                 call.add_done_callback(lambda _: self._ready.set())
                 self._call = call
@@ -184,8 +186,14 @@ async def consume(request_iterator: AsyncIterator[peer_pb2.EnvelopeBatch], handl
 SERVER_OPTIONS = [("grpc.so_reuseport", 0), *_SIZE_OPTIONS]
 
 
-def new_server() -> grpc.aio.Server:
-    return grpc.aio.server(options=SERVER_OPTIONS)
+def new_server(secret: str | None = None) -> grpc.aio.Server:
+    """A server for the lab's processes; with ``secret``, one that serves only calls carrying it
+    (:mod:`chaoslab.wire.auth`), for every port others can reach (TCP)."""
+    if secret is None:
+        return grpc.aio.server(options=SERVER_OPTIONS)
+    from chaoslab.wire.auth import SecretCheck
+
+    return grpc.aio.server(options=SERVER_OPTIONS, interceptors=[SecretCheck(secret)])
 
 
 def bind_all(server: grpc.aio.Server, addresses: list[str]) -> str | None:
