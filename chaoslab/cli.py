@@ -293,6 +293,7 @@ def events(
 # -- process faults ------------------------------------------------------------
 
 Targets = Annotated[list[str], typer.Argument(metavar="NODE", help="Node ids, `leader` or `random`.")]
+RESTART_SETTLE = 5.0  # seconds `restart` waits for a node to answer, or to exit and be reported
 SeedForRandom = Annotated[int, typer.Option("--seed", show_default=False, help="Seed for `random` (default: the cluster's own draws).")]
 
 
@@ -312,8 +313,8 @@ def crash(targets: Targets, name: NameOpt = None, seed: SeedForRandom = 0) -> No
 def restart(
     targets: Annotated[list[str], typer.Argument(metavar="NODE", help="Crashed node ids.")], name: NameOpt = None,
 ) -> None:
-    """Start crashed nodes again, same id and data directory."""
-    _report("restarted", find_cluster(name).restart(*targets))
+    """Start crashed nodes again, same id and data directory; waits (up to 5 s) until each answers, and reports one that exits instead."""
+    _report("restarted", find_cluster(name).restart(*targets, settle=RESTART_SETTLE))
 
 
 @app.command()

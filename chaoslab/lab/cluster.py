@@ -344,10 +344,32 @@ class Cluster:
         """SIGKILL nodes (ids, ``leader`` or ``random``); returns the ids crashed."""
         return self._target("Crash", nodes, seed)
 
-    def restart(self, *nodes: str) -> Acted:
-        """Start crashed nodes again with the same id and data directory. Waits (up to 3 s) for
-        each to answer; one that exits meanwhile is a LabError with its exit code and last log lines."""
-        return self._target("Restart", nodes)
+    def restart(self, *nodes: str, settle: float = 0.0) -> Acted:
+        """Start crashed nodes again with the same id and data directory.
+
+        With ``settle`` (seconds), wait until each restarted node answers or exits: one that
+        exits (its port taken, its data unreadable, ...) is a LabError with its exit code and
+        its log's last lines. One still starting when the time is up counts as restarted.
+        """
+        acted = self._target("Restart", nodes)
+        if settle > 0:
+            self._settle(acted, settle)
+        return acted
+
+    def _settle(self, nodes: Sequence[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = set(nodes)
+        while waiting:
+            for info in self.status(timeout=max(1.0, deadline - time.monotonic())).nodes:
+                if info.id not in waiting:
+                    continue
+                if info.state == "crashed":
+                    raise LabError(info.error or f"{info.id} exited right after its restart")
+                if info.state == "up":
+                    waiting.discard(info.id)
+            if not waiting or time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
 
     def pause(self, *nodes: str, seed: int = 0) -> Acted:
         return self._target("Pause", nodes, seed)

@@ -47,7 +47,6 @@ STATUS_DEADLINE = 0.5  # seconds a node has to answer Status before it counts as
 STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL on shutdown
 LEADERS_EVERY = 0.5  # seconds between the supervisor's looks at who leads (``leaders`` events)
 PROXY_START = 10.0  # seconds the proxy has to take the initial faults
-RESTART_SETTLE = 3.0  # seconds `restart` waits for a node to answer, or to exit and be reported
 LOG_LINES = 3  # lines of a child's log quoted when it exits on its own
 
 
@@ -378,33 +377,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         return await self._act(request, context, self._crash)
 
     async def Restart(self, request, context):
-        reply = await self._act(request, context, self._restart)
-        exited = await self._settle([self.nodes[name] for name in reply.nodes])
-        if exited:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "; ".join(exited))
-        return reply
-
-    async def _settle(self, nodes: list[NodeHandle], timeout: float = RESTART_SETTLE) -> list[str]:
-        """Wait until each restarted node answers or exits (at most ``timeout``); why each exited.
-        A node still starting when the time is up counts as restarted: status tells the rest."""
-        deadline = time.monotonic() + timeout
-        waiting = list(nodes)
-        exited: list[str] = []
-        while waiting and time.monotonic() < deadline:
-            for node in list(waiting):
-                code = node.proc.poll()
-                if code is not None:
-                    exited.append(exit_note(node, code, "on restart"))
-                    waiting.remove(node)
-                    continue
-                try:
-                    await node.stub.Status(node_pb2.StatusRequest(), timeout=STATUS_DEADLINE, metadata=self.metadata)
-                except grpc.aio.AioRpcError:
-                    continue
-                waiting.remove(node)
-            if waiting:
-                await asyncio.sleep(0.05)
-        return exited
+        return await self._act(request, context, self._restart)
 
     async def Pause(self, request, context):
         return await self._act(request, context, self._pause)
@@ -417,14 +390,15 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         return control_pb2.ActionReply(nodes=list(self.nodes), message="stopping")
 
 
-def exit_note(child: Child, code: int, when: str = "") -> str:
-    """Why a child exited on its own, on one line: its exit code and its log's last lines."""
+def exit_note(child: Child, code: int) -> str:
+    """Why a child exited on its own, on one line: its exit code and its log's last lines
+    (status shows it as the node's error; ``Cluster.restart(settle=...)`` raises it)."""
     try:
         lines = [line.strip() for line in child.log_path.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
         lines = []
     tail = " / ".join(lines[-LOG_LINES:]) or "(no output)"
-    return f"{child.name} exited with code {code}{' ' + when if when else ''}; {child.log_path.name} ends: {tail}"
+    return f"{child.name} exited with code {code}; {child.log_path.name} ends: {tail}"
 
 
 def _unique(nodes: list[NodeHandle]) -> list[NodeHandle]:

@@ -44,7 +44,8 @@ log = logging.getLogger("chaoslab.node")
 
 
 class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
-    def __init__(self, run: RunDir, spec: ClusterSpec, node_id: str, incarnation: int, secret: str) -> None:
+    def __init__(self, run: RunDir, spec: ClusterSpec, node_id: str, incarnation: int, secret: str = "") -> None:
+        """``secret``: the cluster's, sent on every call to the proxy (none: a test's node alone)."""
         self.spec = spec
         self.node_id = node_id
         self.algorithm = get_algorithm(spec.algorithm)
@@ -60,7 +61,7 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         rng = derive_rng(spec.seed, "node", node_id, incarnation)
         self.core = self.algorithm.factory(node_id, spec.node_ids, spec.config, rng, self.storage.load())
         self.peers = {
-            a.id: OutboundStream(f"{HOST}:{a.proxy_port}", metadata=secret_metadata(secret))
+            a.id: OutboundStream(f"{HOST}:{a.proxy_port}", metadata=secret_metadata(secret) if secret else None)
             for a in spec.addresses if a.id != node_id
         }
         self._seq = 0

@@ -112,7 +112,7 @@ async def garbage_and_flood(ports: list[int], sockets: list[Path], seed: int) ->
     from chaoslab.v1 import kv_pb2, kv_pb2_grpc, peer_pb2, peer_pb2_grpc
 
     rng = random.Random(seed)
-    counts = {"garbage": 0, "idle": 0, "refused_calls": 0}
+    counts = {"garbage": 0, "idle": 0, "refused_calls": 0, "served_calls": 0}
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
     async def junk(open_conn) -> None:  # type: ignore[no-untyped-def]
@@ -160,6 +160,8 @@ async def garbage_and_flood(ports: list[int], sockets: list[Path], seed: int) ->
             except grpc.aio.AioRpcError as exc:
                 if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNIMPLEMENTED):
                     counts["refused_calls"] += 1
+                return  # (on a busy machine a few may time out instead: not served either)
+            counts["served_calls"] += 1
 
     await asyncio.gather(*(call(p) for p in ports for _ in range(25)))
     return counts
@@ -180,7 +182,8 @@ class TestGarbageAndFlood:
         term = terms(cluster)[leader]
         sockets = [cluster.run.socket_path("control.sock"), cluster.run.socket_path("proxy.sock")]
         counts = asyncio.run(asyncio.wait_for(garbage_and_flood(listening_ports(cluster), sockets, seed=13), 60))
-        assert counts["garbage"] > 100 and counts["idle"] >= 100 and counts["refused_calls"] == 25 * 6, counts
+        assert counts["garbage"] > 100 and counts["idle"] >= 100 and counts["served_calls"] == 0, counts
+        assert counts["refused_calls"] >= 0.9 * 25 * 6, counts
         assert cluster.leader() == leader and terms(cluster)[leader] == term
         with KVClient.for_cluster(cluster) as kv:
             assert [kv.get(f"k{i}").value for i in range(20)] == [str(i) for i in range(20)]
