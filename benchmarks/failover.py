@@ -43,6 +43,7 @@ from chaoslab.errors import LabError
 from chaoslab.lab.cluster import Cluster
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.streams import CHANNEL_OPTIONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling scripts
@@ -66,8 +67,9 @@ class Ack:
 class Writer:
     """Puts forever, one at a time; retries a write (same seq) on any node until one acknowledges it."""
 
-    def __init__(self, addresses: dict[str, str], attempt_timeout: float, retry_s: float) -> None:
+    def __init__(self, addresses: dict[str, str], attempt_timeout: float, retry_s: float, secret: str) -> None:
         self.nodes = sorted(addresses)
+        self.metadata = secret_metadata(secret)  # every call to a node carries the cluster's secret
         self.channels = {n: grpc.aio.insecure_channel(a, options=CHANNEL_OPTIONS) for n, a in addresses.items()}
         self.stubs = {n: kv_pb2_grpc.KVStub(c) for n, c in self.channels.items()}
         self.attempt_timeout = attempt_timeout
@@ -95,7 +97,7 @@ class Writer:
                 node = self.target
                 self.attempts += 1
                 try:
-                    reply = await self.stubs[node].Execute(req, timeout=self.attempt_timeout)
+                    reply = await self.stubs[node].Execute(req, timeout=self.attempt_timeout, metadata=self.metadata)
                 except grpc.aio.AioRpcError as exc:
                     reply = None
                     self.last_error = f"{node}: {exc.code().name.lower()} {exc.details()}"
@@ -364,7 +366,7 @@ async def amain(args: argparse.Namespace) -> int:
                 writer = KVClientWriter(cluster)
             else:
                 writer = Writer({a.id: f"{HOST}:{a.port}" for a in spec.addresses}, args.attempt_timeout,
-                                args.retry_ms / 1e3)
+                                args.retry_ms / 1e3, cluster.run.secret())
             task = asyncio.create_task(writer.run())
             for i in range(args.kills):
                 try:

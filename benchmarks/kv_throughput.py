@@ -53,6 +53,7 @@ from chaoslab.errors import LabError
 from chaoslab.lab.cluster import Cluster
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.streams import CHANNEL_OPTIONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -81,8 +82,8 @@ class StreamConn:
     """One ``KV.Stream`` call: what clients queued goes out as one ``KVBatch`` per write; replies are
     matched by (client_id, seq) and handed to each request's callback."""
 
-    def __init__(self, channel: grpc.aio.Channel, timeout: float) -> None:
-        self.call = kv_pb2_grpc.KVStub(channel).Stream()
+    def __init__(self, channel: grpc.aio.Channel, timeout: float, metadata: Any) -> None:
+        self.call = kv_pb2_grpc.KVStub(channel).Stream(metadata=metadata)
         self.timeout = timeout
         self.waiters: dict[tuple[str, int], Callback] = {}
         self.batch = kv_pb2.KVBatch()  # what goes out with the next write
@@ -153,9 +154,10 @@ class StreamConn:
 class UnaryConn:
     """Every request its own concurrent ``KV.Execute`` call on one channel."""
 
-    def __init__(self, channel: grpc.aio.Channel, timeout: float) -> None:
+    def __init__(self, channel: grpc.aio.Channel, timeout: float, metadata: Any) -> None:
         self.stub = kv_pb2_grpc.KVStub(channel)
         self.timeout = timeout
+        self.metadata = metadata  # the cluster's secret, which every call carries
         self.tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, req: dict[str, Any], callback: Callback) -> None:
@@ -165,7 +167,7 @@ class UnaryConn:
 
     async def _execute(self, req: kv_pb2.KVRequest, callback: Callback) -> None:
         try:
-            reply: Any = await self.stub.Execute(req, timeout=self.timeout)
+            reply: Any = await self.stub.Execute(req, timeout=self.timeout, metadata=self.metadata)
         except grpc.aio.AioRpcError as exc:
             reply = Timeout() if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED else exc
         callback(reply)
@@ -337,7 +339,8 @@ async def run_cluster(nodes: int, args: argparse.Namespace, home: Path, log) -> 
         channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         await asyncio.wait_for(channel.channel_ready(), 5.0)
         make = StreamConn if args.api == "stream" else UnaryConn
-        conns = [make(channel, args.timeout) for _ in range(args.conns)]
+        metadata = secret_metadata(cluster.run.secret())
+        conns = [make(channel, args.timeout, metadata) for _ in range(args.conns)]
         for workload in args.workloads:
             for n in args.clients:
                 used = conns[: max(1, min(len(conns), n))]

@@ -45,6 +45,7 @@ from chaoslab.net.rules import FaultChange, delay_rule
 from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import control_pb2, control_pb2_grpc, peer_pb2, peer_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.streams import CHANNEL_OPTIONS, OutboundStream, consume, new_server
 
 TARGET_ADDED_P50_US = 250.0
@@ -164,7 +165,8 @@ class ThroughputResult:
         return self.delivered / self.seconds if self.seconds > 0 else 0.0
 
 
-async def blast(name: str, address: str, sink: Sink, tag: int, count: int, proxy_pid: int | None) -> ThroughputResult:
+async def blast(name: str, address: str, sink: Sink, tag: int, count: int, proxy_pid: int | None,
+                metadata: Any) -> ThroughputResult:
     """One raw client stream fed as fast as gRPC takes it (no queue, so no drops at the sender)."""
     envs = [heartbeat(tag, i) for i in range(count)]
     phase = sink.start_phase(tag, count)
@@ -180,7 +182,7 @@ async def blast(name: str, address: str, sink: Sink, tag: int, count: int, proxy
     async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
         await asyncio.wait_for(channel.channel_ready(), 5.0)
         start = time.perf_counter_ns()
-        await peer_pb2_grpc.PeerStub(channel).Send(messages())
+        await peer_pb2_grpc.PeerStub(channel).Send(messages(), metadata=metadata)
         await wait_delivered(phase, timeout=30.0)
     cpu = proc_cpu_s(proxy_pid) - cpu0 if proxy_pid and cpu0 is not None else None
     return ThroughputResult(name, count, phase.count, (phase.last_ns - start) / 1e9, cpu)
@@ -324,10 +326,13 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
     spec = ClusterSpec(name="bench", algorithm="raft", nodes=2, seed=7)
     spec.addresses = assign_ports(spec)
     spec.save(run_dir.cluster)
+    # As in the lab: every hop carries the cluster's secret, and the sink (n2's server) checks it.
+    secret = run_dir.write_secret()
+    metadata = secret_metadata(secret)
     n1, n2 = spec.address("n1"), spec.address("n2")
 
     sink = Sink()
-    server = new_server()
+    server = new_server(secret)
     peer_pb2_grpc.add_PeerServicer_to_server(sink, server)
     for a in (n1, n2):  # both nodes' real ports, as in the lab (the proxy keeps a stream to each)
         server.add_insecure_port(f"{HOST}:{a.port}")
@@ -338,8 +343,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
         proxy_command(run_dir),
         stdin=subprocess.DEVNULL, stdout=proxy_log, stderr=subprocess.STDOUT,
     )
-    direct = OutboundStream(f"{HOST}:{n2.port}")
-    via_proxy = OutboundStream(f"{HOST}:{n2.proxy_port}")
+    direct = OutboundStream(f"{HOST}:{n2.port}", metadata=metadata)
+    via_proxy = OutboundStream(f"{HOST}:{n2.proxy_port}", metadata=metadata)
     try:
         sock = run_dir.socket_path("proxy.sock")
         await asyncio.to_thread(wait_until_serving, proc, n2.proxy_port, sock, run_dir.proxy_log)
@@ -375,11 +380,11 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
             await change_faults(control, clear)
 
             for port in (n2.port, n2.proxy_port):
-                await blast("warm-up", f"{HOST}:{port}", sink, next(tags), max(1000, args.blast // 20), None)
+                await blast("warm-up", f"{HOST}:{port}", sink, next(tags), max(1000, args.blast // 20), None, metadata)
             tparts: dict[str, list[ThroughputResult]] = {"direct   n1 -> n2": [], "proxied  n1 -> proxy -> n2": []}
             for _ in range(2):
                 for (name, results), port, pid in zip(tparts.items(), (n2.port, n2.proxy_port), (None, proc.pid)):
-                    results.append(await blast(name, f"{HOST}:{port}", sink, next(tags), args.blast // 2, pid))
+                    results.append(await blast(name, f"{HOST}:{port}", sink, next(tags), args.blast // 2, pid, metadata))
             thr = [ThroughputResult(name, sum(r.sent for r in rs), sum(r.delivered for r in rs),
                                     sum(r.seconds for r in rs),
                                     None if rs[0].proxy_cpu_s is None else sum(r.proxy_cpu_s or 0 for r in rs))

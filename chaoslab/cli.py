@@ -33,6 +33,28 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
+
+def _plain_help_types() -> None:
+    """Help shows no ``<bool>`` beside flags (``--json``, ``--help``: they take no value, and a
+    type there reads as if one were expected) and ``<str>...``, not ``<list[str]>``, beside
+    repeated arguments. Typer offers no setting for either (nor for its own --help)."""
+    from typer.core import TyperArgument, TyperOption
+
+    option_type = TyperOption.display_type_rich
+    TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else option_type(self, ctx)  # type: ignore[method-assign]
+    argument_type = TyperArgument.display_type_rich
+
+    def repeated(self: TyperArgument, ctx: Any) -> Optional[str]:
+        element = getattr(self.type_descriptor.annotation, "__args__", ())
+        if self.nargs == 1 or len(element) != 1:
+            return argument_type(self, ctx)
+        return f"<{self._bare_type(element[0]).lower()}>..."
+
+    TyperArgument.display_type_rich = repeated  # type: ignore[method-assign]
+
+
+_plain_help_types()
+
 NameOpt = Annotated[Optional[str], typer.Option("--name", "-n", help="Cluster name (default: the only one running).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -89,7 +111,7 @@ def up(
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="Cluster name (default: the algorithm).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for every random choice (default: random, shown).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Cluster definition (default clusters/ALGO.toml).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a definition key, e.g. --set raft.heartbeat_ms=30.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a definition key, e.g. --set raft.heartbeat_ms=30 (repeatable).")] = None,
     base_port: Annotated[int, typer.Option("--base-port", help="First of 2N consecutive ports (default: free ports).")] = 0,
     timeout: Annotated[str, typer.Option("--timeout", help="How long to wait for the cluster to be ready.")] = "30s",
     watch: Annotated[bool, typer.Option("--watch", help="Open the dashboard once the cluster is up.")] = False,
@@ -105,7 +127,7 @@ def up(
     started = time.monotonic()
     cluster = Cluster.up(
         algorithm, nodes=nodes, name=name, seed=seed, home=State.home, definition=config,
-        overrides=[*(set_ or []), *algorithm_options(ctx.args)], base_port=base_port, timeout=_value(_parse_for, timeout),
+        overrides=[*(set_ or []), *algorithm_options(ctx.args)], base_port=base_port, timeout=_value(_parse_timeout, timeout),
     )
     elapsed = time.monotonic() - started
     status = cluster.status()
@@ -161,7 +183,9 @@ def list_(as_json: JsonOpt = False) -> None:
 
 # -- looking -------------------------------------------------------------------
 
-def _status_table(status: Any) -> Table:
+def _status_table(status: Any) -> tuple[Table, list[str]]:
+    """The status table, and a line for each node that did not answer saying why: beneath the
+    table rather than in it, so that a long reason never squeezes pids out of an 80-column view."""
     from chaoslab.algorithms import get_algorithm
     from chaoslab.dashboard.style import STATE_STYLE, role_style
     from chaoslab.lab.cluster import status_to_dict
@@ -172,19 +196,27 @@ def _status_table(status: Any) -> Table:
     uptime = time.time() - status.started_at
     table = Table(title=f"{snap['cluster']} · {snap['algorithm']} · seed {snap['seed']} · up {uptime:.0f}s",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 1), collapse_padding=True)
-    for col in ("node", "pid", "state", "role"):
-        table.add_column(col, justify="right" if col == "pid" else "left", no_wrap=True)
-    table.add_column(algo.term_name, justify="right", no_wrap=True)
-    table.add_column("leader", no_wrap=True)
+    # A pipe is 80 columns wide: node, pid and state keep their width (a cut pid reads as another
+    # pid); other cells fold onto a second line rather than end in "…".
+    fold = {"no_wrap": False, "overflow": "fold"}
+    for col, key in (("node", "id"), ("pid", "pid"), ("state", "state")):
+        widest = max((len(str(node[key])) for node in snap["nodes"]), default=0)
+        table.add_column(col, justify="right" if col == "pid" else "left", no_wrap=True, min_width=max(widest, len(col)))
+    table.add_column("role", **fold)
+    table.add_column(algo.term_name, justify="right", **fold)
+    table.add_column("leader", **fold)
     for column in extra:
-        table.add_column(column.header, justify="right", no_wrap=True)
-    table.add_column("heard", no_wrap=True)
+        table.add_column(column.header, justify="right", **fold)
+    table.add_column("heard", **fold)
+    notes = []
     for node in snap["nodes"]:
         s = node.get("status")
         state = Text(node["state"], style=STATE_STYLE.get(node["state"], ""))
         if not s:
-            error = "" if node["state"] in ("crashed", "paused") else node.get("error", "")
-            table.add_row(node["id"], str(node["pid"]), state, Text(error, style="dim"), *[""] * (3 + len(extra)))
+            error = node.get("error", "")
+            if error and not error.startswith(node["state"]):  # "crashed", "paused (SIGSTOP)" say no more than state
+                notes.append(f"{node['id']}: {error}")
+            table.add_row(node["id"], str(node["pid"]), state, *[""] * (4 + len(extra)))
             continue
         heard = float(s.get("last_heard_s", -1))
         table.add_row(
@@ -193,19 +225,22 @@ def _status_table(status: Any) -> Table:
             *("" if (v := column.value(s)) is None else str(v) for column in extra),
             "-" if heard < 0 else f"{heard * 1000:.0f}ms" if heard < 1 else f"{heard:.1f}s",
         )
-    return table
+    return table, notes
 
 
 @app.command()
 def status(name: NameOpt = None, as_json: JsonOpt = False) -> None:
-    """Each node's pid, state, role, term and leader."""
+    """Each node's pid, state, role, term and leader (and, beneath, why a node did not answer)."""
     from chaoslab.lab.cluster import status_to_dict
 
     st = find_cluster(name).status()
     if as_json:
         print(json.dumps(status_to_dict(st)))
-    else:
-        out.print(_status_table(st))
+        return
+    table, notes = _status_table(st)
+    out.print(table)
+    for note in notes:
+        out.print(Text(note, style="dim"))
 
 
 @app.command()
@@ -257,34 +292,46 @@ def events(
 
 # -- process faults ------------------------------------------------------------
 
-Targets = Annotated[list[str], typer.Argument(help="Node ids, `leader` or `random`.")]
+Targets = Annotated[list[str], typer.Argument(metavar="NODE", help="Node ids, `leader` or `random`.")]
+RESTART_SETTLE = 5.0  # seconds `restart` waits for a node to answer, or to exit and be reported
+SeedForRandom = Annotated[int, typer.Option("--seed", show_default=False, help="Seed for `random` (default: the cluster's own draws).")]
 
 
 def _report(verb: str, ids: list[str]) -> None:
-    out.print(f"{verb} {', '.join(ids)}")
+    """What was done, and (``Cluster.crash`` and friends act on the targets they can) what was not."""
+    skipped = getattr(ids, "skipped", "")
+    out.print(f"{verb} {', '.join(ids)}" + (f" (left alone: {skipped})" if skipped else ""), highlight=False)
 
 
 @app.command()
-def crash(targets: Targets, name: NameOpt = None, seed: Annotated[int, typer.Option(help="Seed for `random`.")] = 0) -> None:
+def crash(targets: Targets, name: NameOpt = None, seed: SeedForRandom = 0) -> None:
     """Kill nodes with SIGKILL (`crash leader`, `crash random`, `crash n3 n4`)."""
     _report("crashed", find_cluster(name).crash(*targets, seed=seed))
 
 
 @app.command()
-def restart(targets: Targets, name: NameOpt = None) -> None:
-    """Start crashed nodes again, same id and data directory."""
-    _report("restarted", find_cluster(name).restart(*targets))
+def restart(
+    targets: Annotated[list[str], typer.Argument(metavar="NODE", help="Crashed node ids.")], name: NameOpt = None,
+) -> None:
+    """Start crashed nodes again, same id and data directory; waits (up to 5 s) until each answers, and reports one that exits instead."""
+    _report("restarted", find_cluster(name).restart(*targets, settle=RESTART_SETTLE))
 
 
 @app.command()
-def pause(targets: Targets, name: NameOpt = None, seed: Annotated[int, typer.Option(help="Seed for `random`.")] = 0) -> None:
+def pause(targets: Targets, name: NameOpt = None, seed: SeedForRandom = 0) -> None:
     """Freeze nodes with SIGSTOP."""
     _report("paused", find_cluster(name).pause(*targets, seed=seed))
 
 
 @app.command()
-def resume(targets: Targets, name: NameOpt = None) -> None:
-    """Thaw paused nodes with SIGCONT."""
+def resume(
+    targets: Annotated[list[str], typer.Argument(metavar="NODE", help="Paused node ids.")], name: NameOpt = None,
+) -> None:
+    """Thaw paused nodes with SIGCONT.
+
+    Like crash, restart and pause, it acts on the targets it can and names the others
+    (`resume n1 n2` with only n1 paused resumes n1); it changes nothing when none can be acted on.
+    """
     _report("resumed", find_cluster(name).resume(*targets))
 
 
@@ -293,7 +340,8 @@ def resume(targets: Targets, name: NameOpt = None) -> None:
 ForOpt = Annotated[Optional[str], typer.Option("--for", help="Revert on its own after this long (e.g. 10s).")]
 FromOpt = Annotated[Optional[str], typer.Option("--from", help="Only messages from these nodes (n1,n2).")]
 ToOpt = Annotated[Optional[str], typer.Option("--to", help="Only messages to these nodes.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for this fault's randomness (default: the cluster's).")]
+SeedOpt = Annotated[int, typer.Option("--seed", show_default=False,
+                                      help="Seed for this fault's randomness (default: from the cluster's seed).")]
 
 
 # `delay -5ms` must reach our parser (and its one-line error), not be taken for an option.
@@ -320,7 +368,7 @@ def _fault_summary(state: Any) -> None:
 
 @app.command()
 def partition(
-    groups: Annotated[Optional[list[str]], typer.Argument(help="Groups like `n1,n2 n3,n4,n5` (others form one more group), or `n1->n2`.")] = None,
+    groups: Annotated[Optional[list[str]], typer.Argument(metavar="GROUP", help="Groups like `n1,n2 n3,n4,n5` (others form one more group), or `n1->n2`.")] = None,
     isolate: Annotated[Optional[str], typer.Option("--isolate", help="Cut one node (an id, `leader` or `random`) off from all.")] = None,
     majority: Annotated[bool, typer.Option("--majority", help="Split in two with the leader on the minority side.")] = False,
     minority_third: Annotated[bool, typer.Option("--minority-third", help="Cut a third of the nodes off.")] = False,
@@ -334,7 +382,7 @@ def partition(
     """Partition the network (replaces any partition in force). Messages across it vanish."""
     shapes = [w for w, on in (("majority", majority), ("minority-third", minority_third), ("ring", ring),
                               ("bridge", bridge), ("random-halves", random_halves)) if on]
-    if isolate:
+    if isolate is not None:
         shapes.append(f"isolate:{isolate}")
     if groups and shapes or len(shapes) > 1:
         raise LabError("give either groups or one shape (--isolate, --majority, --ring, ...), not several")
@@ -347,6 +395,18 @@ def _parse_for(text: str) -> float:
     from chaoslab.net.parse import parse_for
 
     return parse_for(text)
+
+
+def _parse_timeout(text: str) -> float:
+    from chaoslab.net.parse import parse_for
+
+    return parse_for(text, "--timeout")
+
+
+def _links(nodes: Optional[str]) -> Any:
+    """``--from`` / ``--to`` as the Cluster API takes them: absent is every node; given, even
+    empty, is parsed (so ``--to ''`` is refused rather than read as every node)."""
+    return () if nodes is None else nodes
 
 
 def _probability(text: str) -> float:
@@ -372,7 +432,7 @@ def _probability_fault(kind: str, doc: str) -> None:
         from_: FromOpt = None, to: ToOpt = None, for_: ForOpt = None, seed: SeedOpt = 0, name: NameOpt = None,
     ) -> None:
         fault = getattr(find_cluster(name), kind)
-        _fault_summary(fault(_value(_probability, probability), src=from_ or (), dst=to or (),
+        _fault_summary(fault(_value(_probability, probability), src=_links(from_), dst=_links(to),
                              for_s=_value(_parse_for, for_), seed=seed))
 
     command.__doc__ = doc
@@ -393,7 +453,7 @@ def delay(
 ) -> None:
     """Delay messages (links stay in order unless reordered too)."""
     _fault_summary(find_cluster(name).delay(_value(_duration, amount), jitter_s=_value(_duration, jitter), dist=dist,
-                                        src=from_ or (), dst=to or (), for_s=_value(_parse_for, for_), seed=seed))
+                                        src=_links(from_), dst=_links(to), for_s=_value(_parse_for, for_), seed=seed))
 
 
 @app.command()
@@ -430,10 +490,10 @@ def faults(name: NameOpt = None, as_json: JsonOpt = False) -> None:
         rules.add_row(r.id, r.label, links, f"in {r.expires_at - now:.1f}s" if r.expires_at else "-")
     if state.rules:
         out.print(rules)
-    links = Table("link", "sent", "deliv", "drop", "dup", "delay", "reord", "bytes", "msg/s", box=box.SIMPLE_HEAD,
+    links = Table("link", "sent", "deliv", "drop", "dup", "flight", "delay", "reord", "bytes", "msg/s", box=box.SIMPLE_HEAD,
                   pad_edge=False, title="links", title_justify="left")
     for c in state.links:
-        links.add_row(f"{c.src}->{c.dst}", *(str(v) for v in (c.sent, c.delivered, c.dropped, c.duplicated, c.delayed,
+        links.add_row(f"{c.src}->{c.dst}", *(str(v) for v in (c.sent, c.delivered, c.dropped, c.duplicated, c.in_flight, c.delayed,
                                                                 c.reordered, c.bytes)), f"{c.rate:.0f}")
     out.print(links)
 
@@ -445,13 +505,36 @@ kv_app = typer.Typer(help="Talk to a cluster's key-value store, where its algori
 app.add_typer(kv_app, name="kv")
 TimeoutOpt = Annotated[str, typer.Option("--timeout", help="Give up after this long; says if the outcome is unknown.")]
 
+# Keys and values may start with "-" (`kv put neg -1`): what is not one of the command's own
+# options is taken as an argument (`--` also ends the options).
+_KV = {"ignore_unknown_options": True}
+ValueArg = Annotated[Optional[str], typer.Argument(help="The value (or give --value-file).", show_default=False)]
+ValueFileOpt = Annotated[Optional[Path], typer.Option(
+    "--value-file", help="Read the value from this file (`-`: standard input), for large ones.", show_default=False)]
+
+
+def _value_of(value: Optional[str], value_file: Optional[Path]) -> str:
+    """VALUE or the contents of --value-file (exactly one), as text."""
+    if (value is None) == (value_file is None):
+        raise LabError("give a VALUE or --value-file PATH (`-` for standard input), not both or neither")
+    if value_file is None:
+        return value or ""
+    try:
+        data = sys.stdin.buffer.read() if str(value_file) == "-" else value_file.read_bytes()
+    except OSError as exc:
+        raise LabError(f"--value-file {value_file}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LabError(f"--value-file {value_file}: not UTF-8 text (values are text)") from None
+
 
 def _kv(name: Optional[str], op: str, *args: Any, timeout: str) -> None:
     """Run one KV operation and print its answer. Exit 0 done, 1 not found / cas mismatch, 2 not acknowledged."""
     from chaoslab.client import KVClient
 
     cluster = find_cluster(name)
-    with KVClient.for_cluster(cluster, timeout=_value(_parse_for, timeout)) as client:
+    with KVClient.for_cluster(cluster, timeout=_value(_parse_timeout, timeout)) as client:
         result = getattr(client, op)(*args)
     if result.ok:
         if op == "get":
@@ -464,19 +547,20 @@ def _kv(name: Optional[str], op: str, *args: Any, timeout: str) -> None:
     raise typer.Exit(1)
 
 
-@kv_app.command("get")
+@kv_app.command("get", context_settings=_KV)
 def kv_get(key: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
     """Print a key's value (linearizable read)."""
     _kv(name, "get", key, timeout=timeout)
 
 
-@kv_app.command("put")
-def kv_put(key: str, value: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
-    """Set a key."""
-    _kv(name, "put", key, value, timeout=timeout)
+@kv_app.command("put", context_settings=_KV)
+def kv_put(key: str, value: ValueArg = None, value_file: ValueFileOpt = None, name: NameOpt = None,
+           timeout: TimeoutOpt = "5s") -> None:
+    """Set a key (the value size limit is raft.max_value_bytes, 1 MiB unless set)."""
+    _kv(name, "put", key, _value_of(value, value_file), timeout=timeout)
 
 
-@kv_app.command("cas")
+@kv_app.command("cas", context_settings=_KV)
 def kv_cas(
     key: str,
     value: str,
@@ -491,13 +575,14 @@ def kv_cas(
     _kv(name, "cas", key, None if absent else expect, value, timeout=timeout)
 
 
-@kv_app.command("append")
-def kv_append(key: str, value: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
+@kv_app.command("append", context_settings=_KV)
+def kv_append(key: str, value: ValueArg = None, value_file: ValueFileOpt = None, name: NameOpt = None,
+              timeout: TimeoutOpt = "5s") -> None:
     """Append to a key's value (a missing key counts as empty)."""
-    _kv(name, "append", key, value, timeout=timeout)
+    _kv(name, "append", key, _value_of(value, value_file), timeout=timeout)
 
 
-@kv_app.command("delete")
+@kv_app.command("delete", context_settings=_KV)
 def kv_delete(key: str, name: NameOpt = None, timeout: TimeoutOpt = "5s") -> None:
     """Delete a key."""
     _kv(name, "delete", key, timeout=timeout)
@@ -532,7 +617,7 @@ def dashboard(
 
 @app.command()
 def check(
-    files: Annotated[list[Path], typer.Argument(help="History files: JSON lines, Jepsen EDN or jepsen.util log lines.")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="History files: JSON lines, Jepsen EDN or jepsen.util log lines.")],
     model: Annotated[str, typer.Option("--model", "-m", help="register, cas-register, kv, counter or set.")] = "kv",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a file.")] = False,
     timeout: Annotated[str, typer.Option("--timeout", help="Give up on a file after this long (verdict unknown).")] = "60s",
@@ -719,9 +804,9 @@ def main() -> None:
     except ImportError:  # pragma: no cover
         from click.exceptions import ClickException
 
-    if not _builtin_command(sys.argv[1:]):
-        _add_algorithm_commands()
     try:
+        if not _builtin_command(sys.argv[1:]):
+            _add_algorithm_commands()
         code = app(standalone_mode=False)
     except LabError as exc:
         _error(str(exc))

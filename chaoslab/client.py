@@ -1,7 +1,7 @@
 """A client of the key-value API (raft, or any algorithm that serves it): finds the leader, retries, applies once.
 
     from chaoslab.client import KVClient
-    kv = KVClient.for_cluster(cluster)      # or KVClient({"n1": "127.0.0.1:7001", ...})
+    kv = KVClient.for_cluster(cluster)      # or KVClient({"n1": "127.0.0.1:7001", ...}, secret=...)
     kv.put("k", "1"); kv.get("k"); kv.cas("k", "1", "2")
 
 Every write carries this client's id and a fresh sequence number, and a retry
@@ -23,6 +23,7 @@ import grpc
 
 from chaoslab.errors import LabError
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.streams import CHANNEL_OPTIONS
 
 DEFAULT_TIMEOUT = 5.0
@@ -34,6 +35,7 @@ OK = kv_pb2.KV_CODE_OK
 NOT_FOUND = kv_pb2.KV_CODE_NOT_FOUND
 CAS_MISMATCH = kv_pb2.KV_CODE_CAS_MISMATCH
 _RETRY = (kv_pb2.KV_CODE_NOT_LEADER, kv_pb2.KV_CODE_UNAVAILABLE)
+_REFUSED = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAUTHENTICATED)
 
 
 class NotAcknowledged(LabError):
@@ -62,10 +64,12 @@ class Result:
 
 class KVClient:
     def __init__(self, addresses: Mapping[str, str], client_id: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 home: str | None = None) -> None:
+                 home: str | None = None, secret: str | None = None) -> None:
         """``home``: a node asked first on every call, before the leader this client knows. A
         test workload binds each client to a node this way, as Jepsen does, so that a node
-        answering what it should have refused or redirected (a stale read) gets asked."""
+        answering what it should have refused or redirected (a stale read) gets asked.
+        ``secret``: the cluster's (its run directory's ``secret`` file), which its nodes
+        require on every call; :meth:`for_cluster` reads it for you."""
         if not addresses:
             raise LabError("a client needs at least one node address")
         if home is not None and home not in addresses:
@@ -73,6 +77,7 @@ class KVClient:
         self.home = home
         self._home_quiet_until = 0.0  # a home that did not answer is skipped until then
         self.addresses = dict(addresses)
+        self._metadata = secret_metadata(secret) if secret else None
         self.client_id = client_id or uuid.uuid4().hex[:12]
         self.timeout = timeout
         self._seq = itertools.count(1)
@@ -88,6 +93,7 @@ class KVClient:
         spec = ClusterSpec.load(cluster.run.cluster)
         if cluster.algorithm.client_api != "kv":
             raise LabError(f"cluster {spec.name!r} runs {cluster.algorithm.name}, which serves no key-value API")
+        kwargs.setdefault("secret", cluster.run.secret())
         return cls({a.id: f"{HOST}:{a.port}" for a in spec.addresses}, **kwargs)
 
     # -- operations -----------------------------------------------------------
@@ -130,7 +136,10 @@ class KVClient:
 
     def _call(self, op: int, key: str, timeout: float | None = None, **fields: Any) -> Result:
         write = op != kv_pb2.KV_OP_GET
-        request = kv_pb2.KVRequest(client_id=self.client_id, seq=next(self._seq) if write else 0, op=op, key=key, **fields)
+        try:
+            request = kv_pb2.KVRequest(client_id=self.client_id, seq=next(self._seq) if write else 0, op=op, key=key, **fields)
+        except UnicodeEncodeError:  # e.g. a key from a command line that was not UTF-8
+            raise LabError("keys and values must be text (UTF-8): this one has bytes that are not") from None
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         unknown = False  # did any attempt possibly reach a leader that may apply it?
         last_error = "no node answered"
@@ -145,8 +154,11 @@ class KVClient:
                 if remaining <= 0:
                     break
                 try:
-                    reply = self._stub(node).Execute(request, timeout=min(_ATTEMPT_TIMEOUT, remaining))
+                    reply = self._stub(node).Execute(request, timeout=min(_ATTEMPT_TIMEOUT, remaining),
+                                                     metadata=self._metadata)
                 except grpc.RpcError as exc:
+                    if exc.code() in _REFUSED:  # too large to be taken, or not the cluster's secret: surely not applied
+                        raise LabError(f"refused by {node}, not applied: {exc.details()}") from None
                     # Refused before sending: not applied. Anything else: it may have been.
                     if not (exc.code() == grpc.StatusCode.UNAVAILABLE and "refused" in (exc.details() or "").lower()):
                         unknown = unknown or write

@@ -31,9 +31,9 @@ import grpc
 from chaoslab.algorithms import AlgorithmSpec, get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.lab.poll import wait_until
-from chaoslab.lab.rundir import find_run_dir, home_dir, last_line, list_run_dirs
+from chaoslab.lab.rundir import claim_name, find_run_dir, home_dir, last_line, list_run_dirs, make_home, remove_sockets
 from chaoslab.lab.spec import build_spec
-from chaoslab.net.parse import parse_nodes
+from chaoslab.net.parse import MAX_FOR_S, format_duration, parse_nodes
 from chaoslab.net.partitions import build, parse_spec
 from chaoslab.net.proto import from_proto, to_proto
 from chaoslab.net.rules import (
@@ -49,6 +49,7 @@ from chaoslab.process.rundir import RunDir, pid_alive
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.status import cluster_to_dict, node_statuses
 
 UP_TIMEOUT = 30.0
@@ -82,9 +83,13 @@ def list_clusters(home: str | os.PathLike[str] | None = None) -> list[ClusterInf
     """Every cluster in ``home`` (default ``$CHAOSLAB_HOME`` or ``./.chaoslab``), running or stale, by name."""
     infos = []
     for run in list_run_dirs(home_dir(home)):
-        spec = ClusterSpec.load(run.spec)
-        infos.append(ClusterInfo(name=run.name, algorithm=spec.algorithm, nodes=spec.nodes, state=run.state(),
-                                 supervisor_pid=run.supervisor_pid(), run_dir=run.path))
+        try:
+            spec = ClusterSpec.load(run.spec)
+            algorithm, nodes = spec.algorithm, spec.nodes
+        except LabError:  # one damaged directory must not hide the others (`down` removes it)
+            algorithm, nodes = "? (unreadable spec.json)", 0
+        infos.append(ClusterInfo(name=run.name, algorithm=algorithm, nodes=nodes, state=run.state(),
+                                 supervisor_pid=run.supervisor_pid() or run.recorded_pid(), run_dir=run.path))
     return infos
 
 
@@ -104,6 +109,14 @@ def clusters_to_stop(name: str | None = None, home: str | os.PathLike[str] | Non
     if name is None and len(runs) == 1 and not runs[0].running():
         return [Cluster(runs[0])]  # the only cluster here, and it is stale
     return [Cluster(find_run_dir(home_path, name))]
+
+
+class Acted(list[str]):
+    """The nodes a process fault acted on; ``skipped`` says why others were left alone ("" if none)."""
+
+    def __init__(self, nodes: Sequence[str] = (), skipped: str = "") -> None:
+        super().__init__(nodes)
+        self.skipped = skipped
 
 
 class Cluster:
@@ -153,31 +166,41 @@ class Cluster:
     @classmethod
     def start(cls, spec: ClusterSpec, home: Path, timeout: float = UP_TIMEOUT) -> Cluster:
         run = RunDir(home / spec.name)
-        if run.spec.exists():
-            if run.running():
-                raise LabError(f"cluster {spec.name!r} is already running (stop it with `chaoslab down --name {spec.name}`)")
-            raise LabError(
-                f"cluster {spec.name!r} left a stale run directory {run.path} (its supervisor is gone); "
-                f"`chaoslab down --name {spec.name}` cleans it up"
-            )
+        make_home(home)
+        # One `up` of a name at a time: a second one, while the first has created the run
+        # directory but its supervisor has not written its pid yet, must not take the
+        # directory for a stale one (and tell the user to `down` the cluster being born).
+        with claim_name(home, spec.name):
+            if run.spec.exists():
+                if run.running():
+                    raise LabError(f"cluster {spec.name!r} is already running (stop it with `chaoslab down --name {spec.name}`)")
+                raise LabError(
+                    f"cluster {spec.name!r} left a stale run directory {run.path} (its supervisor is gone); "
+                    f"`chaoslab down --name {spec.name}` cleans it up"
+                )
+            return cls._start(run, spec, timeout)
+
+    @classmethod
+    def _start(cls, run: RunDir, spec: ClusterSpec, timeout: float) -> Cluster:
         # Free ports are picked by binding port 0 and letting go; another process can take one
         # before our node binds it. Picking afresh is safe then; a port the user chose is not.
         attempts = 3 if spec.base_port == 0 else 1
         for attempt in range(1, attempts + 1):
-            home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            run.path.mkdir(mode=0o700)
-            spec.save(run.spec)
-            with open(run.supervisor_log, "ab") as logf:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "chaoslab.lab.supervisor", str(run.path)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=logf,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # detached: survives the terminal `up` ran in
-                    close_fds=True,
-                )
             cluster = cls(run)
-            try:
+            proc: subprocess.Popen[bytes] | None = None
+            run.path.mkdir(mode=0o700)
+            try:  # from here on, anything (Ctrl-C too) undoes the start: no stale directory is left
+                spec.save(run.spec)
+                run.write_secret()
+                with open(run.supervisor_log, "ab") as logf:
+                    proc = subprocess.Popen(
+                        [sys.executable, "-m", "chaoslab.lab.supervisor", str(run.path)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=logf,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # detached: survives the terminal `up` ran in
+                        close_fds=True,
+                    )
                 cluster._wait_ready(proc, timeout)
             except LabError as exc:
                 cluster._abandon(proc)
@@ -213,11 +236,12 @@ class Cluster:
             time.sleep(0.05)
         raise LabError(f"cluster {self.run.name!r} was not ready within {timeout:g}s ({why})")
 
-    def _abandon(self, proc: subprocess.Popen[bytes]) -> None:
+    def _abandon(self, proc: subprocess.Popen[bytes] | None) -> None:
         """Undo a failed `up`: kill the supervisor (its children die with it) and remove the run dir."""
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
         self._reap_children()
         self.close()
         shutil.rmtree(self.run.path, ignore_errors=True)
@@ -264,7 +288,8 @@ class Cluster:
         request = node_pb2.CommandRequest(name=name, args_json=json.dumps(dict(args or {})), timeout_s=timeout)
         with grpc.insecure_channel(f"{HOST}:{address.port}") as channel:
             try:
-                reply = node_pb2_grpc.NodeStub(channel).Command(request, timeout=timeout + 1.0)
+                reply = node_pb2_grpc.NodeStub(channel).Command(request, timeout=timeout + 1.0,
+                                                                metadata=secret_metadata(self.run.secret()))
             except grpc.RpcError as exc:
                 code = exc.code()
                 if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):
@@ -307,21 +332,49 @@ class Cluster:
 
         return self.wait_for(leader, timeout, "a leader")
 
-    def _target(self, method: str, nodes: tuple[str, ...], seed: int = 0) -> list[str]:
-        return list(self._call(method, control_pb2.NodeTarget(nodes=list(nodes), seed=seed)).nodes)
+    def _target(self, method: str, nodes: tuple[str, ...], seed: int = 0) -> Acted:
+        reply = self._call(method, control_pb2.NodeTarget(nodes=list(nodes), seed=seed))
+        return Acted(reply.nodes, skipped=reply.message)
 
-    def crash(self, *nodes: str, seed: int = 0) -> list[str]:
+    # Each process fault acts on the targets it can and returns their ids; the others (a node
+    # already crashed, not paused, ...) are named in the result's ``skipped``. It raises
+    # LabError, changing nothing, for an unknown name or when no target can take it.
+
+    def crash(self, *nodes: str, seed: int = 0) -> Acted:
         """SIGKILL nodes (ids, ``leader`` or ``random``); returns the ids crashed."""
         return self._target("Crash", nodes, seed)
 
-    def restart(self, *nodes: str) -> list[str]:
-        """Start crashed nodes again with the same id and data directory."""
-        return self._target("Restart", nodes)
+    def restart(self, *nodes: str, settle: float = 0.0) -> Acted:
+        """Start crashed nodes again with the same id and data directory.
 
-    def pause(self, *nodes: str, seed: int = 0) -> list[str]:
+        With ``settle`` (seconds), wait until each restarted node answers or exits: one that
+        exits (its port taken, its data unreadable, ...) is a LabError with its exit code and
+        its log's last lines. One still starting when the time is up counts as restarted.
+        """
+        acted = self._target("Restart", nodes)
+        if settle > 0:
+            self._settle(acted, settle)
+        return acted
+
+    def _settle(self, nodes: Sequence[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = set(nodes)
+        while waiting:
+            for info in self.status(timeout=max(1.0, deadline - time.monotonic())).nodes:
+                if info.id not in waiting:
+                    continue
+                if info.state == "crashed":
+                    raise LabError(info.error or f"{info.id} exited right after its restart")
+                if info.state == "up":
+                    waiting.discard(info.id)
+            if not waiting or time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
+
+    def pause(self, *nodes: str, seed: int = 0) -> Acted:
         return self._target("Pause", nodes, seed)
 
-    def resume(self, *nodes: str) -> list[str]:
+    def resume(self, *nodes: str) -> Acted:
         return self._target("Resume", nodes)
 
     # -- network faults -------------------------------------------------------
@@ -336,8 +389,8 @@ class Cluster:
     def _expiry(self, for_s: float | None) -> float:
         if for_s is None:
             return 0.0
-        if not for_s > 0:
-            raise LabError(f"--for must be above 0, got {for_s:g}s")
+        if not 0 < for_s <= MAX_FOR_S:
+            raise LabError(f"--for must be above 0 and at most {format_duration(MAX_FOR_S)}, got {for_s:g}s")
         return time.time() + for_s
 
     def _nodes(self, ids: str | Sequence[str], flag: str) -> tuple[str, ...]:
@@ -449,6 +502,7 @@ class Cluster:
         self._reap_children()
         self.close()
         if not keep:
+            remove_sockets(self.run)  # gone with the supervisor, unless it was killed
             shutil.rmtree(self.run.path, ignore_errors=True)
 
     def _reap_children(self) -> None:

@@ -6,7 +6,11 @@ The layout of one run directory is the process contract: :mod:`chaoslab.process.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chaoslab.errors import LabError
@@ -15,6 +19,43 @@ from chaoslab.process.rundir import RunDir
 
 def home_dir(home: str | os.PathLike[str] | None = None) -> Path:
     return Path(home or os.environ.get("CHAOSLAB_HOME") or ".chaoslab").absolute()
+
+
+def make_home(home: Path) -> None:
+    """Create the home directory (0700) if needed; LabError, one line, if it cannot be one."""
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise LabError(f"home {home} is a file, not a directory (--home or CHAOSLAB_HOME)") from None
+    except OSError as exc:
+        raise LabError(f"cannot use {home} as the home directory (--home or CHAOSLAB_HOME): {exc.strerror}") from None
+
+
+@contextmanager
+def claim_name(home: Path, name: str) -> Iterator[None]:
+    """Hold the right to create cluster ``name`` in ``home`` (an flock on ``.NAME.lock``) for
+    the time of the block; LabError at once when another process holds it (an `up` of the
+    same name still starting). The lock file goes when released."""
+    path = home / f".{name}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LabError(f"cluster {name!r} is being started by another `chaoslab up` right now; "
+                           f"wait for it to finish, or pick another --name") from None
+        try:  # the holder before us may have removed the file after we opened it: lock the live one
+            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # while still holding it, so nobody locks a removed file
+        os.close(fd)
 
 
 def last_line(path: Path) -> str:
@@ -29,10 +70,13 @@ def last_line(path: Path) -> str:
 def list_run_dirs(home: Path) -> list[RunDir]:
     if not home.is_dir():
         return []
-    return sorted(
-        (RunDir(p) for p in home.iterdir() if p.is_dir() and (p / "spec.json").exists()),
-        key=lambda r: r.name,
-    )
+    try:
+        return sorted(
+            (RunDir(p) for p in home.iterdir() if p.is_dir() and (p / "spec.json").exists()),
+            key=lambda r: r.name,
+        )
+    except OSError as exc:
+        raise LabError(f"cannot read the home directory {home}: {exc.strerror}") from None
 
 
 def find_run_dir(home: Path, name: str | None) -> RunDir:
@@ -54,3 +98,15 @@ def find_run_dir(home: Path, name: str | None) -> RunDir:
         names = ", ".join(r.name for r in runs)
         raise LabError(f"no cluster is running in {home} (stale: {names}; `chaoslab down --name NAME` cleans up)")
     raise LabError(f"no cluster is running in {home}; start one with `chaoslab up raft`")
+
+
+def remove_sockets(run: RunDir) -> None:
+    """Remove the control socket, and the sockets' own directory when it is not the run
+    directory (a long path's fallback); one no longer private is left alone."""
+    try:
+        sockets = run.socket_dir()
+    except LabError:
+        return
+    (sockets / "control.sock").unlink(missing_ok=True)
+    if sockets != run.path:
+        shutil.rmtree(sockets, ignore_errors=True)

@@ -102,7 +102,7 @@ def build_spec(
             config = algo.resolve_config(config, node_ids(n), derive_rng(chosen_seed, "config"))
     except ValueError as exc:
         raise LabError(f"{section} config: {exc}") from None
-    cluster_name = name or section
+    cluster_name = section if name is None else name
     if not cluster_name.replace("-", "").replace("_", "").isalnum() or len(cluster_name) > 40:
         raise LabError(f"cluster name {cluster_name!r}: use letters, digits, - and _ (at most 40)")
     return ClusterSpec(

@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from chaoslab.algorithms import get_algorithm
 from chaoslab.errors import LabError
 from chaoslab.events import EventLog
 from chaoslab.lab.ports import assign_ports
-from chaoslab.lab.rundir import last_line
+from chaoslab.lab.rundir import last_line, remove_sockets
 from chaoslab.net.proto import to_proto
 from chaoslab.net.rules import FaultChange, fault_rule
 from chaoslab.process.child import EXIT_PORT_IN_USE
@@ -38,6 +37,7 @@ from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.status import node_statuses
 from chaoslab.wire.streams import bind_all, new_server
 
@@ -47,6 +47,7 @@ STATUS_DEADLINE = 0.5  # seconds a node has to answer Status before it counts as
 STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL on shutdown
 LEADERS_EVERY = 0.5  # seconds between the supervisor's looks at who leads (``leaders`` events)
 PROXY_START = 10.0  # seconds the proxy has to take the initial faults
+LOG_LINES = 3  # lines of a child's log quoted when it exits on its own
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Child:
     restarts: int = 0
     expected_exit: bool = False  # we killed it on purpose
     answered: bool = False
+    exit_note: str = ""  # why it exited on its own, for status
 
     @property
     def pid(self) -> int:
@@ -75,6 +77,7 @@ class Child:
         self.state = "starting"
         self.answered = False
         self.expected_exit = False
+        self.exit_note = ""
 
     def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -94,6 +97,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         self.algorithm = get_algorithm(self.spec.algorithm)
         self.events = EventLog(run.events, "lab")
         self.started_at = time.time()
+        self.metadata = secret_metadata(run.secret())  # on every call to a node
         self.stop_requested = asyncio.Event()
         self.rng = derive_rng(self.spec.seed, "lab", "pick")  # `crash random` and friends
         python = sys.executable
@@ -115,8 +119,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         self.spec.save(self.run.cluster)
         server = new_server()
         control_pb2_grpc.add_ControlServicer_to_server(self, server)
-        sock = self.run.socket_path("control.sock")
-        sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sock = self.run.make_socket_dir() / "control.sock"
         sock.unlink(missing_ok=True)
         error = bind_all(server, [f"unix:{sock}"])
         if error:
@@ -173,8 +176,11 @@ class Supervisor(control_pb2_grpc.ControlServicer):
                     continue
                 child.state = "crashed"
                 if not child.expected_exit:
+                    child.exit_note = exit_note(child, code)
                     self.events.emit("exit", node=child.name, pid=child.pid, code=code)
-                    if code == EXIT_PORT_IN_USE and not child.answered:
+                    # A port taken at start-up fails `up`; a restarted node that cannot bind is
+                    # one crashed node (its restart reports why), not the end of the cluster.
+                    if code == EXIT_PORT_IN_USE and not child.answered and not child.restarts:
                         self._fail_startup(f"{child.name}: {last_line(child.log_path)}")
                     elif child is self.proxy:
                         self._fail_startup(f"the proxy exited with code {code}: {last_line(child.log_path)}")
@@ -232,13 +238,14 @@ class Supervisor(control_pb2_grpc.ControlServicer):
             id=node.name, pid=node.pid, state=node.state, port=addr.port, proxy_port=addr.proxy_port, restarts=node.restarts
         )
         if node.state == "crashed":
-            info.error = "crashed"
+            info.error = node.exit_note or "crashed"
             return info
         if node.state == "paused":
             info.error = "paused (SIGSTOP)"
             return info
         try:
-            status = await node.stub.Status(node_pb2.StatusRequest(log_tail=log_tail), timeout=STATUS_DEADLINE)
+            status = await node.stub.Status(node_pb2.StatusRequest(log_tail=log_tail), timeout=STATUS_DEADLINE,
+                                            metadata=self.metadata)
         except grpc.aio.AioRpcError as exc:
             info.error = f"not answering ({exc.code().name.lower()})"
             return info
@@ -307,16 +314,26 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         return _unique(chosen)
 
     async def _act(self, target: control_pb2.NodeTarget, context: grpc.aio.ServicerContext, action) -> control_pb2.ActionReply:
+        """Act on every target that can take ``action`` and say why the others were left alone
+        (``resume n1 n2`` with only n1 paused resumes n1 and notes n2); refuse, changing
+        nothing, when a name is unknown or no target can take it."""
         try:
             nodes = await self._resolve(target)
-            for node in nodes:
-                action(node, dry_run=True)
         except LabError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        ready, skipped = [], []
         for node in nodes:
+            try:
+                action(node, dry_run=True)
+                ready.append(node)
+            except LabError as exc:
+                skipped.append(str(exc))
+        if not ready:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "; ".join(skipped))
+        for node in ready:
             action(node, dry_run=False)
         self._write_pids()
-        return control_pb2.ActionReply(nodes=[n.name for n in nodes])
+        return control_pb2.ActionReply(nodes=[n.name for n in ready], message="; ".join(skipped))
 
     def _crash(self, node: NodeHandle, dry_run: bool) -> None:
         if node.state == "crashed":
@@ -373,6 +390,17 @@ class Supervisor(control_pb2_grpc.ControlServicer):
         return control_pb2.ActionReply(nodes=list(self.nodes), message="stopping")
 
 
+def exit_note(child: Child, code: int) -> str:
+    """Why a child exited on its own, on one line: its exit code and its log's last lines
+    (status shows it as the node's error; ``Cluster.restart(settle=...)`` raises it)."""
+    try:
+        lines = [line.strip() for line in child.log_path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    tail = " / ".join(lines[-LOG_LINES:]) or "(no output)"
+    return f"{child.name} exited with code {code}; {child.log_path.name} ends: {tail}"
+
+
 def _unique(nodes: list[NodeHandle]) -> list[NodeHandle]:
     seen: dict[str, NodeHandle] = {}
     for n in nodes:
@@ -389,6 +417,7 @@ async def run(run: RunDir) -> int:
         server = await sup.start()
     except LabError as exc:
         run.startup_error.write_text(f"{exc}\n")
+        remove_sockets(run)
         return 2
     watcher = loop.create_task(sup.watch_children())
     leaders = loop.create_task(sup.watch_leaders())
@@ -397,11 +426,9 @@ async def run(run: RunDir) -> int:
     leaders.cancel()
     await sup.stop()
     await server.stop(grace=0.5)
-    sock = run.socket_path("control.sock")
-    sock.unlink(missing_ok=True)
-    if sock.parent != run.path:
-        shutil.rmtree(sock.parent, ignore_errors=True)
+    remove_sockets(run)
     return 2 if run.startup_error.exists() else 0
+
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,11 +34,22 @@ _UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION_PART = re.compile(rf"({_NUMBER})\s*(us|µs|ms|s|m|h)")
 _NODE_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 _DURATION_EXAMPLES = "e.g. 250us, 50ms, 1.5s, 2m"
+#: The longest ``--for`` (a fault that should last longer lasts until removed: leave --for out).
+MAX_FOR_S = 24 * 3600.0
+
+
+def _typed(text: object) -> str:
+    """What the user typed, stripped; ValueError if it holds a control character (a newline, a
+    NUL, ...): no grammar here has one, and an error quoting it would not be one line."""
+    s = str(text).strip()
+    if not s.isprintable():
+        raise ValueError(f"{s!r} holds a control character: write it on one line, in plain characters")
+    return s
 
 
 def parse_probability(text: str) -> float:
     """``"20%"`` or ``"0.2"`` -> 0.2. Out of 0..1 (0%..100%) or malformed -> ValueError."""
-    s = str(text).strip()
+    s = _typed(text)
     m = _PROBABILITY.fullmatch(s)
     if not m:
         raise ValueError(f"{s!r} is not a probability: write a percentage like 20% or a fraction like 0.2")
@@ -60,7 +71,7 @@ def parse_duration(text: str) -> float:
 
     A number other than 0 needs a unit; negative or malformed -> ValueError.
     """
-    s = str(text).strip()
+    s = _typed(text)
     if not s:
         raise ValueError(f"empty duration: write one like {_DURATION_EXAMPLES}")
     if s.startswith("-"):
@@ -85,17 +96,20 @@ def parse_duration(text: str) -> float:
     return total
 
 
-def parse_for(text: str) -> float:
-    """The ``--for DURATION`` of a fault: a duration above zero, in seconds."""
+def parse_for(text: str, option: str = "--for", most: float = MAX_FOR_S) -> float:
+    """A duration above zero and at most ``most`` seconds, in seconds: the ``--for`` of a fault by
+    default; ``option`` names the option in the error (``--timeout``)."""
     seconds = parse_duration(text)
     if seconds <= 0:
-        raise ValueError(f"--for {str(text).strip()} would end the fault at once: give a duration above 0, e.g. 10s")
+        raise ValueError(f"{option} {str(text).strip()} would end at once: give a duration above 0, e.g. 10s")
+    if seconds > most:
+        raise ValueError(f"{option} {str(text).strip()} is longer than the most it takes, {format_duration(most)}")
     return seconds
 
 
 def parse_nodes(text: str) -> list[str]:
     """``"n1,n2"`` -> ``["n1", "n2"]``; empty items, bad ids or repeats -> ValueError."""
-    s = str(text).strip()
+    s = _typed(text)
     if not s:
         raise ValueError("no node ids given: write them like n1,n2")
     ids = [part.strip() for part in s.split(",")]
@@ -118,7 +132,7 @@ def parse_groups(args: str | Sequence[str]) -> list[list[str]]:
     nodes within a group by commas. Nodes not named are not added here: that
     needs the cluster's ids (see :func:`chaoslab.net.partitions.from_groups`).
     """
-    text = args if isinstance(args, str) else " ".join(args)
+    text = _typed(args if isinstance(args, str) else " ".join(args))
     if "->" in text:
         raise ValueError(f"{text.strip()!r} mixes groups and a one-way cut: give either groups or src->dst")
     words = text.replace("|", " ").split()
@@ -140,7 +154,7 @@ def parse_one_way(text: str | Sequence[str]) -> tuple[list[str], list[str]]:
 
     Either side may list several ids (``"n1,n2->n3"``).
     """
-    s = (text if isinstance(text, str) else " ".join(text)).strip()
+    s = _typed(text if isinstance(text, str) else " ".join(text))
     parts = s.split("->")
     if len(parts) != 2:
         raise ValueError(f"{s!r} is not a one-way cut: write it like n1->n2")
@@ -167,7 +181,7 @@ def parse_fault(text: str) -> tuple[str, dict[str, Any]]:
     ``faults`` are lines of this grammar. ``--for`` has no place here (a line names a fault
     that lasts until removed); a partition is not a link fault."""
     try:
-        words = shlex.split(str(text))
+        words = shlex.split(_typed(text))
     except ValueError as exc:
         raise ValueError(f"{text!r}: {exc}") from None
     if not words:
@@ -225,6 +239,8 @@ def format_duration(seconds: float) -> str:
         return f"{_num(seconds * 1e6)}us"
     if seconds < 1:
         return f"{_num(seconds * 1e3)}ms"
+    if seconds >= 3600 and round(seconds, 3) % 3600 == 0:
+        return f"{round(seconds / 3600):d}h"
     if seconds >= 60 and round(seconds, 3) % 60 == 0:
         return f"{round(seconds / 60):d}m"
     return f"{_num(seconds)}s"

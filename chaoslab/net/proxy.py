@@ -10,7 +10,8 @@ over its own long-lived stream. Addresses never change when faults come and
 go: the proxy decides each message's fate on the way (see
 :class:`chaoslab.net.rules.FaultTable`) and holds delayed ones in a
 :class:`~chaoslab.net.rules.DeliveryQueue`, which keeps each link in order.
-Its control service (faults and counters) listens on ``proxy.sock``.
+Its control service (faults and counters) listens on ``proxy.sock`` only; the peer ports
+serve only calls that carry the cluster's secret (:mod:`chaoslab.wire.auth`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from chaoslab.process.child import PortInUse, child_main
 from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import control_pb2, control_pb2_grpc, peer_pb2, peer_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.streams import OutboundStream, bind_all, consume, new_server
 
 log = logging.getLogger("chaoslab.proxy")
@@ -42,7 +44,7 @@ _RELEASE_EARLY = 0.0005
 
 
 class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
-    def __init__(self, run: RunDir, spec: ClusterSpec) -> None:
+    def __init__(self, run: RunDir, spec: ClusterSpec, secret: str) -> None:
         self.spec = spec
         self.events = EventLog(run.events, "proxy")
         self.table = FaultTable(seed=spec.seed)
@@ -51,7 +53,8 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
         self._pump_timer: asyncio.TimerHandle | None = None
         self._expiry_timer: asyncio.TimerHandle | None = None
         self.routes = {
-            a.id: OutboundStream(f"{HOST}:{a.port}", on_sent=self._on_sent, on_drop=self._on_lost)
+            a.id: OutboundStream(f"{HOST}:{a.port}", on_sent=self._on_sent, on_drop=self._on_lost,
+                                 metadata=secret_metadata(secret))
             for a in spec.addresses
         }
 
@@ -119,6 +122,7 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
         else:
             self._log_rules("remove", removed)
         self._log_rules("add", added)
+        self._release(removed)
         self._arm_expiry()
         return to_proto(self.table.state(now))
 
@@ -140,8 +144,16 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
 
     def _expire(self) -> None:
         self._expiry_timer = None
-        self._log_rules("expire", self.table.expire(time.time()))
+        expired = self.table.expire(time.time())
+        self._log_rules("expire", expired)
+        self._release(expired)
         self._arm_expiry()
+
+    def _release(self, removed: list[LinkRule]) -> None:
+        """What removed delay and reorder rules held goes now, in order (see FaultTable.unhold)."""
+        held_on = self.table.unhold(removed)
+        for env in self.held.pop_where(lambda env: held_on(env.src, env.dst)):
+            self.routes[env.dst].send(env)
 
     async def close(self) -> None:
         for timer in (self._pump_timer, self._expiry_timer):
@@ -153,24 +165,32 @@ class ProxyServer(peer_pb2_grpc.PeerServicer, control_pb2_grpc.ProxyServicer):
 
 @asynccontextmanager
 async def serving(run: RunDir, args: argparse.Namespace) -> AsyncIterator[ProxyServer]:
-    """Bind every node's proxy port and ``proxy.sock``, start forwarding, and on exit stop."""
+    """Bind every node's proxy port and ``proxy.sock``, start forwarding, and on exit stop.
+
+    Two servers: peer traffic on the TCP ports, which any local user can reach, so only calls
+    carrying the cluster's secret are served there; the control service (faults, counters)
+    only on ``proxy.sock``, inside the owner's 0700 directory.
+    """
     spec = ClusterSpec.load(run.cluster)
-    proxy = ProxyServer(run, spec)
-    server = new_server()
-    peer_pb2_grpc.add_PeerServicer_to_server(proxy, server)
-    control_pb2_grpc.add_ProxyServicer_to_server(proxy, server)
+    secret = run.secret()
+    proxy = ProxyServer(run, spec, secret)
+    peers = new_server(secret)
+    peer_pb2_grpc.add_PeerServicer_to_server(proxy, peers)
+    control = new_server()
+    control_pb2_grpc.add_ProxyServicer_to_server(proxy, control)
     sock = run.socket_path("proxy.sock")
     sock.unlink(missing_ok=True)
-    error = bind_all(server, [*(f"{HOST}:{a.proxy_port}" for a in spec.addresses), f"unix:{sock}"])
+    error = bind_all(peers, [f"{HOST}:{a.proxy_port}" for a in spec.addresses]) or bind_all(control, [f"unix:{sock}"])
     if error:
         raise PortInUse(error)
-    await server.start()
+    await peers.start()
+    await control.start()
     proxy.start()
     log.info("proxy serving %d links", len(spec.addresses))
     try:
         yield proxy
     finally:
-        await server.stop(grace=0.2)
+        await asyncio.gather(peers.stop(grace=0.2), control.stop(grace=0.2))
         await proxy.close()
         sock.unlink(missing_ok=True)
 

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from chaoslab.net.parse import format_duration, format_percent, parse_fault
+from chaoslab.net.parse import MAX_FOR_S, format_duration, format_percent, parse_fault
 from chaoslab.seeds import derive_rng
 
 __all__ = [
@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 KINDS = ("partition", "drop", "delay", "duplicate", "reorder")
+#: The longest delay (and jitter) a rule may add. A message held longer is as good as lost,
+#: and held messages cost the proxy memory: a longer "delay" is a partition (or ``drop 100%``).
+MAX_DELAY_S = 60.0
 JITTER_DISTS = ("uniform", "normal")
 _U64 = 1 << 64
 
@@ -88,6 +91,14 @@ def _non_negative(name: str, value: float) -> float:
     value = float(value)
     if not (0.0 <= value < math.inf):
         raise ValueError(f"{name} must be 0 or more, got {value:g}")
+    return value
+
+
+def _delay_ms(name: str, value: float) -> float:
+    value = _non_negative(name, value)
+    if value > MAX_DELAY_S * 1e3:
+        raise ValueError(f"{name} {format_duration(value / 1e3)} is longer than the longest a link may hold a message, "
+                         f"{format_duration(MAX_DELAY_S)} (to cut a link, use a partition or drop 100%)")
     return value
 
 
@@ -124,8 +135,8 @@ class LinkRule:
         put(self, "drop", _probability("drop", self.drop))
         put(self, "duplicate", _probability("duplicate", self.duplicate))
         put(self, "reorder", _probability("reorder", self.reorder))
-        put(self, "delay_ms", _non_negative("delay", self.delay_ms))
-        put(self, "jitter_ms", _non_negative("jitter", self.jitter_ms))
+        put(self, "delay_ms", _delay_ms("delay", self.delay_ms))
+        put(self, "jitter_ms", _delay_ms("jitter", self.jitter_ms))
         put(self, "expires_at", _non_negative("expires_at", self.expires_at))
         dist = self.jitter_dist or "uniform"
         if dist not in JITTER_DISTS:
@@ -149,6 +160,11 @@ class LinkRule:
             if value:
                 return kind
         raise ValueError("a fault rule needs an effect: blackhole, drop, delay, duplicate or reorder")
+
+    @property
+    def holds(self) -> bool:
+        """Does this rule hold messages back (delay, jitter or reorder)?"""
+        return bool(self.delay_ms or self.jitter_ms or self.reorder)
 
     @property
     def is_partition(self) -> bool:
@@ -441,8 +457,8 @@ class FaultTable:
         """
         rules = list(rules)
         if for_s is not None:
-            if not (0 < for_s < math.inf):
-                raise ValueError(f"--for must be above 0, got {for_s:g}s")
+            if not (0 < for_s <= MAX_FOR_S):
+                raise ValueError(f"--for must be above 0 and at most {format_duration(MAX_FOR_S)}, got {for_s:g}s")
             rules = [replace(r, expires_at=now + for_s) for r in rules]
         taken = set(self._rules)
         for r in rules:
@@ -507,6 +523,26 @@ class FaultTable:
         if gone:
             self._version += 1
         return gone
+
+    def unhold(self, removed: Iterable[LinkRule]) -> Callable[[str, str], bool]:
+        """After ``removed`` rules are gone, stop keeping order behind what they held back.
+
+        A link stays in order by making each message wait for the one before it, so a message
+        held by a rule since removed would hold every later one back for as long (``delay
+        1h``, then ``clear``: the link stays dead for an hour). The caller releases at once
+        what it holds on the links this returns True for (in their order), and later messages
+        on them no longer wait. Without this call (the simulator) order is kept as before.
+        """
+        holding = [r for r in removed if r.holds]
+
+        def matched(src: str, dst: str) -> bool:
+            return any(r.matches(src, dst) for r in holding)
+
+        if holding:
+            for (src, dst), link in self._links.items():
+                if matched(src, dst):
+                    link.last_release = -math.inf
+        return matched
 
     def apply(self, change: FaultChange, now: float) -> tuple[list[LinkRule], list[LinkRule]]:
         """Apply a :class:`FaultChange` atomically; return ``(removed, added)`` rules.
@@ -689,6 +725,16 @@ class DeliveryQueue(Generic[T]):
         while self._heap and self._heap[0][0] <= now:
             due.append(heapq.heappop(self._heap)[2])
         return due
+
+    def pop_where(self, wanted: Callable[[T], bool]) -> list[T]:
+        """Take out every item ``wanted`` picks, in release order, whatever its time."""
+        taken, kept = [], []
+        for entry in self._heap:
+            (taken if wanted(entry[2]) else kept).append(entry)
+        if taken:
+            self._heap = kept
+            heapq.heapify(kept)
+        return [entry[2] for entry in sorted(taken)]  # (time, sequence): the sequence is unique
 
     def next_due(self) -> float | None:
         return self._heap[0][0] if self._heap else None

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaoslab.errors import LabError
+
 HOST = "127.0.0.1"  # every node and the proxy bind here only
 
 
@@ -67,4 +69,13 @@ class ClusterSpec:
 
     @classmethod
     def load(cls, path: Path) -> ClusterSpec:
-        return cls.from_json(path.read_text())
+        """The cluster file at ``path``; LabError (one line) when it is missing or not one."""
+        try:
+            return cls.from_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LabError(f"{path} is missing: the run directory is incomplete (`chaoslab down` removes it)") from None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # ValueError covers bad JSON and bad UTF-8; TypeError, KeyError and AttributeError
+            # valid JSON of the wrong shape
+            what = exc.strerror if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise LabError(f"{path} is not a readable cluster file ({what}); `chaoslab down` removes the run directory") from None

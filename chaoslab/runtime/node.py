@@ -35,6 +35,7 @@ from chaoslab.runtime.kvservice import KVService
 from chaoslab.runtime.storage import storage_for
 from chaoslab.seeds import derive_rng
 from chaoslab.v1 import kv_pb2_grpc, node_pb2, node_pb2_grpc, peer_pb2, peer_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 from chaoslab.wire.codec import Codec
 from chaoslab.wire.status import status_to_proto
 from chaoslab.wire.streams import OutboundStream, bind_all, consume, new_server
@@ -43,7 +44,8 @@ log = logging.getLogger("chaoslab.node")
 
 
 class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
-    def __init__(self, run: RunDir, spec: ClusterSpec, node_id: str, incarnation: int) -> None:
+    def __init__(self, run: RunDir, spec: ClusterSpec, node_id: str, incarnation: int, secret: str = "") -> None:
+        """``secret``: the cluster's, sent on every call to the proxy (none: a test's node alone)."""
         self.spec = spec
         self.node_id = node_id
         self.algorithm = get_algorithm(spec.algorithm)
@@ -59,7 +61,8 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         rng = derive_rng(spec.seed, "node", node_id, incarnation)
         self.core = self.algorithm.factory(node_id, spec.node_ids, spec.config, rng, self.storage.load())
         self.peers = {
-            a.id: OutboundStream(f"{HOST}:{a.proxy_port}") for a in spec.addresses if a.id != node_id
+            a.id: OutboundStream(f"{HOST}:{a.proxy_port}", metadata=secret_metadata(secret) if secret else None)
+            for a in spec.addresses if a.id != node_id
         }
         self._seq = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -218,8 +221,9 @@ async def serving(run: RunDir, args: argparse.Namespace) -> AsyncIterator[NodeSe
     """Bind the node's port, start it, and on exit stop it with what it decided on disk."""
     spec = ClusterSpec.load(run.cluster)
     port = spec.address(args.node_id).port
-    node = NodeServer(run, spec, args.node_id, args.incarnation)
-    server = new_server()
+    secret = run.secret()
+    node = NodeServer(run, spec, args.node_id, args.incarnation, secret)
+    server = new_server(secret)  # its port is open to every local user: only the cluster's own get in
     peer_pb2_grpc.add_PeerServicer_to_server(node, server)
     node_pb2_grpc.add_NodeServicer_to_server(node, server)
     if node.algorithm.client_api == "kv":

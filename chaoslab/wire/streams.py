@@ -22,6 +22,13 @@ from chaoslab.v1 import peer_pb2, peer_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+#: The largest gRPC message any lab process sends or takes (gRPC's default receive limit is
+#: 4 MiB): room for the largest client command (raft.max_value_bytes, at most 16 MiB) and
+#: for a log entry of a few of them. A larger request is refused by the transport, at once.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_SIZE_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+
 # Reconnect fast: a restarted node should hear from its peers within a heartbeat
 # or two, not after gRPC's default one-second backoff.
 CHANNEL_OPTIONS = [
@@ -29,6 +36,7 @@ CHANNEL_OPTIONS = [
     ("grpc.min_reconnect_backoff_ms", 50),
     ("grpc.max_reconnect_backoff_ms", 250),
     ("grpc.enable_retries", 0),
+    *_SIZE_OPTIONS,
 ]
 
 MAX_BATCH = 256  # envelopes per stream message: bounds one write, keeps links interleaved
@@ -51,8 +59,10 @@ class OutboundStream:
         max_queue: int = 2_000,
         on_drop: Callable[[peer_pb2.Envelope], None] | None = None,
         on_sent: Callable[[peer_pb2.Envelope], None] | None = None,
+        metadata: tuple[tuple[str, str], ...] | None = None,
     ) -> None:
         self.address = address
+        self._metadata = metadata  # the cluster's secret (chaoslab.wire.auth.secret_metadata)
         self._queue: collections.deque[peer_pb2.Envelope] = collections.deque()
         self._max_queue = max_queue
         self._on_drop = on_drop
@@ -131,7 +141,7 @@ class OutboundStream:
         async with grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS) as channel:
             stub = peer_pb2_grpc.PeerStub(channel)
             while not self._closed:
-                call = stub.Send()
+                call = stub.Send(metadata=self._metadata)
                 # Wake the writer when the call ends (receiver gone), not only on new messages.
                 call.add_done_callback(lambda _: self._ready.set())
                 self._call = call
@@ -173,11 +183,17 @@ async def consume(request_iterator: AsyncIterator[peer_pb2.EnvelopeBatch], handl
 
 # A port already in use must fail to bind, not be silently shared (gRPC turns
 # SO_REUSEPORT on by default).
-SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
+SERVER_OPTIONS = [("grpc.so_reuseport", 0), *_SIZE_OPTIONS]
 
 
-def new_server() -> grpc.aio.Server:
-    return grpc.aio.server(options=SERVER_OPTIONS)
+def new_server(secret: str | None = None) -> grpc.aio.Server:
+    """A server for the lab's processes; with ``secret``, one that serves only calls carrying it
+    (:mod:`chaoslab.wire.auth`), for every port others can reach (TCP)."""
+    if secret is None:
+        return grpc.aio.server(options=SERVER_OPTIONS)
+    from chaoslab.wire.auth import SecretCheck
+
+    return grpc.aio.server(options=SERVER_OPTIONS, interceptors=[SecretCheck(secret)])
 
 
 def bind_all(server: grpc.aio.Server, addresses: list[str]) -> str | None:

@@ -11,6 +11,7 @@ from chaoslab.client import KVClient, NotAcknowledged
 from chaoslab.events import read_events
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
+from chaoslab.wire.auth import secret_metadata
 
 
 def write_many(cluster, count: int, prefix: str, clients: int = 8) -> dict[str, str]:
@@ -78,8 +79,10 @@ class TestBasics:
         batches = [kv_pb2.KVBatch(requests=puts[:60]), kv_pb2.KVBatch(requests=[*puts[60:], bad])]
         with grpc.insecure_channel(f"{HOST}:{spec.address(leader).port}") as channel:
             stub = kv_pb2_grpc.KVStub(channel)
-            writes = [r for b in stub.Stream(iter(batches), timeout=10) for r in b.replies]
-            reads = [r for b in stub.Stream(iter([kv_pb2.KVBatch(requests=gets)]), timeout=10) for r in b.replies]
+            secret = secret_metadata(c.run.secret())
+            writes = [r for b in stub.Stream(iter(batches), timeout=10, metadata=secret) for r in b.replies]
+            reads = [r for b in stub.Stream(iter([kv_pb2.KVBatch(requests=gets)]), timeout=10, metadata=secret)
+                     for r in b.replies]
         by_id = {(r.client_id, r.seq): r for r in writes}
         assert len(writes) == len(by_id) == 121
         assert by_id[("bad", 1)].code == kv_pb2.KV_CODE_BAD_REQUEST

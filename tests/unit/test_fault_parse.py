@@ -88,6 +88,17 @@ class TestForDuration:
         with pytest.raises(ValueError, match=r"--for 0 .*above 0"):
             parse_for("0")
 
+    def test_absurd_length_is_refused_with_the_bound(self) -> None:
+        """--for 1000000h is refused, naming the longest it takes (a day)."""
+        assert parse_for("24h") == 86400.0
+        with pytest.raises(ValueError, match=r"--for 1000000h is longer than the most it takes, 24h"):
+            parse_for("1000000h")
+
+    def test_other_options_are_named(self) -> None:
+        """The same check for --timeout names --timeout, not --for."""
+        with pytest.raises(ValueError, match=r"^--timeout 0s would end at once"):
+            parse_for("0s", "--timeout")
+
 
 class TestNodes:
     def test_comma_separated(self) -> None:

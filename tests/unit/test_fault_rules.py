@@ -56,6 +56,16 @@ class TestLinkRule:
         with pytest.raises(ValueError):
             LinkRule(**kwargs)
 
+    @pytest.mark.parametrize("kwargs", [{"delay_ms": 3.6e9}, {"delay_ms": 60_001}, {"jitter_ms": 61_000}])
+    def test_absurd_delays_are_refused_with_the_bound(self, kwargs: dict) -> None:  # type: ignore[type-arg]
+        """A delay or jitter above a minute is refused, and the message says the bound."""
+        with pytest.raises(ValueError, match="longer than the longest .* 1m"):
+            LinkRule(**kwargs)
+
+    def test_a_minute_of_delay_is_accepted(self) -> None:
+        """The bound itself is allowed."""
+        assert delay_rule(60.0, jitter_s=60.0).delay_ms == 60_000
+
     def test_matching(self) -> None:
         """Empty src or dst means any node; otherwise the link's ends must be listed."""
         assert LinkRule(drop=0.1).matches("a", "b")
@@ -345,6 +355,36 @@ class TestFifo:
         assert t.fate("n1", "n2", 0.1).delays == (pytest.approx(0.4),)
         assert t.fate("n1", "n2", 1.0).delays == (0.0,)
 
+    def test_unhold_after_removing_a_delay_frees_the_link(self) -> None:
+        """Once the proxy released what a removed delay held, later messages go at once."""
+        t = FaultTable()
+        rule_id = t.add(delay_rule(50.0), 0)
+        t.fate("n1", "n2", 0.0)
+        held_on = t.unhold(t.remove([rule_id]))
+        assert held_on("n1", "n2") and held_on("n3", "n1")
+        assert t.fate("n1", "n2", 0.1).delays == (0.0,)
+
+    def test_unhold_only_for_rules_that_hold(self) -> None:
+        """Removing a drop or partition rule releases nothing and keeps the link's order."""
+        t = FaultTable()
+        t.add(delay_rule(0.5, dst="n2"), 0)
+        drop_id = t.add(drop_rule(0.0001, dst="n2"), 0)
+        t.fate("n1", "n2", 0.0)
+        held_on = t.unhold(t.remove([drop_id]))
+        assert not held_on("n1", "n2")
+        assert t.fate("n1", "n2", 0.1).delays[0] >= 0.4
+
+    def test_unhold_leaves_other_links_alone(self) -> None:
+        """A delay on n1->n2 removed: n1->n3, held by another rule, keeps its order."""
+        t = FaultTable()
+        a = t.add(delay_rule(0.5, dst="n2"), 0)
+        t.add(delay_rule(0.5, dst="n3"), 0)
+        t.fate("n1", "n2", 0.0)
+        t.fate("n1", "n3", 0.0)
+        held_on = t.unhold(t.remove([a]))
+        assert held_on("n1", "n2") and not held_on("n1", "n3")
+        assert t.fate("n1", "n3", 0.1).delays[0] >= 0.5
+
     def test_other_links_do_not_wait(self) -> None:
         """Ordering is per link: a delay on n1->n2 does not hold up n1->n3."""
         t = FaultTable()
@@ -506,6 +546,15 @@ class TestCounters:
 
 
 class TestDeliveryQueue:
+    def test_pop_where_takes_matching_items_in_order(self) -> None:
+        """pop_where takes what it is asked for, earliest first, and leaves the rest due as before."""
+        q: DeliveryQueue[str] = DeliveryQueue()
+        for at, item in [(3.0, "a3"), (1.0, "b1"), (2.0, "a2"), (2.0, "a2bis"), (0.5, "b0")]:
+            q.push(at, item)
+        assert q.pop_where(lambda item: item.startswith("a")) == ["a2", "a2bis", "a3"]
+        assert q.next_due() == 0.5 and len(q) == 2
+        assert q.pop_due(10.0) == ["b0", "b1"]
+
     def test_releases_in_time_then_arrival_order(self) -> None:
         """Items come out by release time, and equal times in the order they were pushed."""
         q: DeliveryQueue[str] = DeliveryQueue()

@@ -333,3 +333,34 @@ class TestAsStateMachine:
     def test_describe_renders_an_entry(self) -> None:
         """describe is the entry's first command and how many more it holds."""
         assert KVStore().describe(encode_commands([put("a", "1"), put("b", "2")])) == "put a=1 (+1)"
+
+
+class TestValueSizeLimit:
+    def test_a_command_above_the_limit_is_refused_at_once(self) -> None:
+        """A write whose key and value pass max_value_bytes is refused BAD_REQUEST (surely not
+        applied), naming the limit and the setting; the rest of the burst goes on."""
+        big, small = put("k", "x" * 101), put("k", "x" * 99)
+        reads, ids, writes, rejected = KVStore(max_value_bytes=101).split([(1, big), (2, small)])
+        assert (ids, writes) == ([2], [small])
+        assert rejected == [(1, KVResult(KVCode.BAD_REQUEST, error="102 bytes of key and value is above the limit "
+                                                                    "of 101 (raft.max_value_bytes)"))]
+
+    def test_bytes_not_characters_are_counted(self) -> None:
+        """The limit is in UTF-8 bytes: 30 three-byte characters are 90 bytes."""
+        store = KVStore(max_value_bytes=100)
+        assert store.split([(1, put("k", "€" * 33))])[3] == []
+        assert store.split([(1, put("k", "€" * 34))])[3][0][1].code == KVCode.BAD_REQUEST
+
+    def test_reads_with_huge_keys_are_refused_too(self) -> None:
+        """A GET's key counts against the limit as well."""
+        assert KVStore(max_value_bytes=10).split([(1, KVCommand(KVOp.GET, "k" * 11))])[3][0][1].code == KVCode.BAD_REQUEST
+
+    def test_the_setting_is_checked_and_bounded(self) -> None:
+        """raft.max_value_bytes is a count of at most 16 MiB, and reaches the store."""
+        from chaoslab.algorithms.raft.config import parse_config
+
+        assert parse_config({"max_value_bytes": 2048}).max_value_bytes == 2048
+        with pytest.raises(ValueError, match="at most 16777216"):
+            parse_config({"max_value_bytes": 64 * 1024 * 1024})
+        with pytest.raises(ValueError, match="whole number"):
+            parse_config({"max_value_bytes": 0})

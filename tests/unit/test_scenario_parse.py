@@ -235,8 +235,8 @@ ERRORS = [
      "faults/x.toml:2: [cluster]: unknown algorithm 'paxos' (one of raft, bully, byzantine, twogenerals)"),
     ("bad setting, checked as up --set does", RAFT.replace("nodes = 5\n", 'nodes = 5\n[cluster.set]\nelection_timeout = "300ms"\n'),
      "faults/x.toml:5: [cluster.set]: raft config: unknown raft setting 'election_timeout' (known: check_quorum, "
-     "election_timeout_ms, heartbeat_ms, max_batch_bytes, max_batch_entries, max_inflight, max_sessions, pre_vote, "
-     "snapshot_chunk_bytes, snapshot_threshold, snapshot_threshold_bytes)"),
+     "election_timeout_ms, heartbeat_ms, max_batch_bytes, max_batch_entries, max_inflight, max_sessions, max_value_bytes, "
+     "pre_vote, snapshot_chunk_bytes, snapshot_threshold, snapshot_threshold_bytes)"),
     ("setting the algorithm refuses for this cluster", '[cluster]\nalgorithm = "byzantine"\nnodes = 4\n[cluster.set]\n'
      'traitors = 4\n[workload]\nrate = 1\n',
      "faults/x.toml:5: [cluster.set]: byzantine config: --traitors must be fewer than the 4 nodes, got 4"),

@@ -25,6 +25,9 @@ from chaoslab.algorithms.kv.encoding import decode_commands, describe_entry, enc
 from chaoslab.algorithms.statemachine import Refusal
 
 DEFAULT_MAX_SESSIONS = 10_000
+#: The most bytes (UTF-8) of key, value and expected value one command may carry: a larger one
+#: is refused at once (BAD_REQUEST, so surely not applied). ``raft.max_value_bytes`` sets it.
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 
 # Every replica runs apply for every write; an enum attribute lookup costs ten times a global's.
 _PUT, _APPEND, _DELETE, _CAS = KVOp.PUT, KVOp.APPEND, KVOp.DELETE, KVOp.CAS
@@ -54,11 +57,12 @@ class KVStore:
     the only way it changes. Commands are :class:`KVCommand` or anything with its fields (the
     runtime passes a ``KVRequest`` as is); results are :class:`KVResult`."""
 
-    __slots__ = ("data", "max_sessions", "sessions")
+    __slots__ = ("data", "max_sessions", "max_value_bytes", "sessions")
 
-    def __init__(self, max_sessions: int = DEFAULT_MAX_SESSIONS) -> None:
+    def __init__(self, max_sessions: int = DEFAULT_MAX_SESSIONS, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        self.max_value_bytes = max_value_bytes
         self.data: dict[str, str] = {}
         # Ordered by the index of each client's last applied command, oldest first:
         # a touched session moves to the end, so eviction pops from the front.
@@ -87,10 +91,15 @@ class KVStore:
         ids: list[int] = []
         writes: list[KVCommand] = []
         rejected: list[tuple[int, KVResult]] = []
+        limit = self.max_value_bytes
         for request_id, command in requests:
             op = OPS.get(command.op)
             if op is None:
                 rejected.append((request_id, KVResult(KVCode.BAD_REQUEST, error=f"unknown operation {command.op!r}")))
+            elif (len(command.key) + len(command.value) + len(command.expected)) * 4 > limit and (
+                    size := _size(command)) > limit:  # 4 bytes a character at most: most commands skip the count
+                rejected.append((request_id, KVResult(KVCode.BAD_REQUEST, error=(
+                    f"{size} bytes of key and value is above the limit of {limit} (raft.max_value_bytes)"))))
             elif op == _GET:
                 reads.append((request_id, command))
             else:
@@ -124,7 +133,7 @@ class KVStore:
     def refuse(self, reason: Refusal, leader_hint: str) -> KVResult:
         return KVResult(_REFUSAL_CODES[reason], leader_hint=leader_hint, error=reason.value)
 
-    def restore(self, data: bytes) -> None:
+    def restore(self, data: bytes) -> None:  # the limit is configuration, not state: it stays
         other = KVStore.decode(data, self.max_sessions)
         self.data, self.sessions = other.data, other.sessions
 
@@ -211,3 +220,8 @@ class KVStore:
 
 def _copy(r: KVResult) -> KVResult:
     return KVResult(r.code, value=r.value, leader_hint=r.leader_hint, index=r.index, error=r.error)
+
+
+def _size(command: KVCommand) -> int:
+    """The UTF-8 bytes of a command's key, value and expected value."""
+    return sum(len(text.encode("utf-8", "surrogatepass")) for text in (command.key, command.value, command.expected))

@@ -42,6 +42,10 @@ class RaftConfig:
     # forgotten first). Cluster files set it in [raft], so it is parsed here and the registry
     # hands it to the store; the core never reads it.
     max_sessions: int = 10_000
+    # Not Raft's either: the most bytes of key and value one client command may carry (a
+    # larger one is refused, surely not applied). Bounded so one command stays well inside
+    # the transport's message limit (chaoslab.wire.streams.MAX_MESSAGE_BYTES).
+    max_value_bytes: int = 1024 * 1024
 
     @property
     def election_timeout_min(self) -> float:
@@ -95,6 +99,16 @@ def _count(key: str, value: Any) -> int:
     return value
 
 
+MAX_VALUE_BYTES_BOUND = 16 * 1024 * 1024
+
+
+def _value_bytes(key: str, value: Any) -> int:
+    count = _count(key, value)
+    if count > MAX_VALUE_BYTES_BOUND:
+        raise ValueError(f"raft.{key} must be at most {MAX_VALUE_BYTES_BOUND} (16 MiB), got {value!r}")
+    return count
+
+
 # key -> parser
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "election_timeout_ms": _election_timeout,
@@ -108,6 +122,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "snapshot_threshold_bytes": _count,
     "snapshot_chunk_bytes": _count,
     "max_sessions": _count,
+    "max_value_bytes": _value_bytes,
 }
 
 

@@ -36,9 +36,10 @@ if TYPE_CHECKING:
 
 
 def _factory(node_id: str, nodes: list[str], config: Mapping[str, Any], rng: random.Random, durable: Any) -> Algorithm:
-    # max_sessions is the store's setting; cluster files keep it in [raft], so RaftConfig parses it.
+    # max_sessions and max_value_bytes are the store's settings; cluster files keep them in [raft],
+    # so RaftConfig parses them.
     raft = parse_config(config)
-    return RaftNode(node_id, nodes, raft, rng, durable, KVStore(raft.max_sessions))
+    return RaftNode(node_id, nodes, raft, rng, durable, KVStore(raft.max_sessions, raft.max_value_bytes))
 
 
 def check_final(sim: Simulation, machine: StateMachineSafety, workload: Any = None) -> None:
