@@ -2,7 +2,7 @@
 
 A fake ``KVClient`` stands in for the real one: a store behind a lock (each
 operation atomic, so any history of it is linearizable), or one with a planted
-bug. The real client against real clusters is tests/integration/test_chaos_workload.py.
+bug. The real client against real clusters is tests/integration/test_chaos_workload_cluster.py.
 """
 
 from __future__ import annotations
