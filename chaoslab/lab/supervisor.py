@@ -206,6 +206,15 @@ class Supervisor(control_pb2_grpc.ControlServicer):
                 self.events.emit("leaders", what=what, leaders=found, count=len(found), terms=terms)
                 last = found
 
+    async def watch_run_dir(self, every: float = 1.0) -> None:
+        """Stop the cluster when its run directory is deleted (``rm -rf .chaoslab``): its control
+        socket went with it, so nothing could ever reach or stop it again."""
+        while not self.stop_requested.is_set():
+            await asyncio.sleep(every)
+            if not self.run.spec.exists():
+                log.error("the run directory %s is gone: stopping the cluster", self.run.path)
+                self.stop_requested.set()
+
     def _fail_startup(self, message: str) -> None:
         self.run.startup_error.write_text(message + "\n")
         log.error("%s", message)
@@ -421,9 +430,10 @@ async def run(run: RunDir) -> int:
         return 2
     watcher = loop.create_task(sup.watch_children())
     leaders = loop.create_task(sup.watch_leaders())
+    orphaned = loop.create_task(sup.watch_run_dir())
     await sup.stop_requested.wait()
-    watcher.cancel()
-    leaders.cancel()
+    for task in (watcher, leaders, orphaned):
+        task.cancel()
     await sup.stop()
     await server.stop(grace=0.5)
     remove_sockets(run)

@@ -49,6 +49,16 @@ class TestUpDown:
         assert wait_until_gone(chaoslab_clusters.home, timeout=2) == []
         assert c.run.state() == "stale"
 
+    def test_a_deleted_run_directory_stops_its_cluster(self, chaoslab_clusters):
+        """`rm -rf` of a running cluster's directory takes its control socket with it: the
+        supervisor notices and stops everything rather than run on unreachable."""
+        import shutil
+
+        c = chaoslab_clusters.up("raft", nodes=3)
+        assert processes_of(chaoslab_clusters.home)
+        shutil.rmtree(c.run.path)
+        assert wait_until_gone(chaoslab_clusters.home, timeout=5) == []
+
     def test_two_clusters_side_by_side(self, chaoslab_clusters):
         """Two clusters in one home run independently; stopping one leaves the other serving."""
         a = chaoslab_clusters.up("raft", nodes=3, name="a")
