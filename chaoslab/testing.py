@@ -111,6 +111,14 @@ def run_cli(home: Path, *args: str, timeout: float = 60.0, columns: int = 120) -
                           timeout=timeout)
 
 
+def cli_ok(home: Path, *args: str, timeout: float = 60.0) -> str:
+    """:func:`run_cli` for a command that must succeed: its standard output, or a failed
+    assertion naming the command and its standard error."""
+    result = run_cli(home, *args, timeout=timeout)
+    assert result.returncode == 0, f"chaoslab {' '.join(args)} exited {result.returncode}: {result.stderr}"
+    return result.stdout
+
+
 @pytest.fixture
 def chaoslab_home(tmp_path: Path) -> Iterator[Path]:
     """A home directory for clusters started through the command line; afterwards every cluster

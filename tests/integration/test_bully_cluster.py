@@ -8,13 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chaoslab.testing import cli_ok as ok
 from chaoslab.testing import run_cli as run
-
-
-def ok(home: Path, *args: str) -> str:
-    result = run(home, *args)
-    assert result.returncode == 0, f"{args}: {result.stderr}"
-    return result.stdout
 
 
 def status(home: Path, name: str) -> dict[str, Any]:

@@ -9,13 +9,8 @@ from typing import Any
 
 import pytest
 
+from chaoslab.testing import cli_ok as ok
 from chaoslab.testing import run_cli as run
-
-
-def ok(home: Path, *args: str) -> str:
-    result = run(home, *args)
-    assert result.returncode == 0, f"{args}: {result.stderr}"
-    return result.stdout
 
 
 def detail(snap: dict[str, Any], node: str) -> dict[str, Any]:
