@@ -32,6 +32,7 @@ BUILTIN: dict[str, str] = {
     "bully": "chaoslab.algorithms.bully.spec:SPEC",
     "byzantine": "chaoslab.algorithms.byzantine.spec:SPEC",
     "twogenerals": "chaoslab.algorithms.twogenerals.spec:SPEC",
+    "maelstrom": "chaoslab.algorithms.maelstrom.spec:SPEC",
 }
 ALGORITHMS: tuple[str, ...] = tuple(BUILTIN)
 #: what the simulator, the pytest plug-in and examples run when no algorithm is named

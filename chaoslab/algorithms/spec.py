@@ -133,6 +133,14 @@ class AlgorithmSpec:
     #: ``"module:attr"`` of ``storage(data_dir: Path) -> Storage`` for the node runtime;
     #: None keeps the whole durable state as one JSON document (for LatestState models)
     storage: str | None = None
+    #: ``"module:attr"`` of ``adapter(node)`` for an algorithm whose node is an external program
+    #: (Maelstrom's): the node runtime starts it beside the core and stops it with the node. The
+    #: core talks to it as to its own node id: messages it addresses to itself go to
+    #: ``adapter.send(message)``, and the adapter's inputs come back as ``step(own id, message)``
+    #: (``node.feed(message)``). ``await adapter.spawn()`` runs before ``core.start``, ``await
+    #: adapter.ready()`` after it and before the node serves (it raises ``StartupFailed`` with one
+    #: line), ``await adapter.close()`` on the way out. None: the core is the whole node
+    program: str | None = None
     #: the client API the core serves through ``request``/``request_many``: ``"kv"`` takes
     #: :mod:`chaoslab.algorithms.kv` commands and gets the ``chaoslab.v1.KV`` service; None: none
     client_api: Literal["kv"] | None = None

@@ -32,7 +32,7 @@ from chaoslab.lab.ports import assign_ports
 from chaoslab.lab.rundir import last_line, remove_sockets
 from chaoslab.net.proto import to_proto
 from chaoslab.net.rules import FaultChange, fault_rule
-from chaoslab.process.child import EXIT_PORT_IN_USE
+from chaoslab.process.child import EXIT_PORT_IN_USE, EXIT_STARTUP_FAILED
 from chaoslab.process.rundir import RunDir
 from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
@@ -72,7 +72,8 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(
-                [*self.argv, *extra], stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, close_fds=True
+                [*self.argv, *extra], stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, close_fds=True,
+                process_group=0,  # its own group, so a signal reaches what it runs too (a node's program)
             )
         self.state = "starting"
         self.answered = False
@@ -81,7 +82,10 @@ class Child:
 
     def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            try:
+                os.killpg(self.proc.pid, sig)  # SIGSTOP freezes a node's program with it
+            except ProcessLookupError:
+                pass
 
 
 @dataclass
@@ -180,7 +184,7 @@ class Supervisor(control_pb2_grpc.ControlServicer):
                     self.events.emit("exit", node=child.name, pid=child.pid, code=code)
                     # A port taken at start-up fails `up`; a restarted node that cannot bind is
                     # one crashed node (its restart reports why), not the end of the cluster.
-                    if code == EXIT_PORT_IN_USE and not child.answered and not child.restarts:
+                    if code in (EXIT_PORT_IN_USE, EXIT_STARTUP_FAILED) and not child.answered and not child.restarts:
                         self._fail_startup(f"{child.name}: {last_line(child.log_path)}")
                     elif child is self.proxy:
                         self._fail_startup(f"the proxy exited with code {code}: {last_line(child.log_path)}")

@@ -30,6 +30,7 @@ from chaoslab.process.lifeline import die_with_parent
 from chaoslab.process.rundir import RunDir
 
 EXIT_PORT_IN_USE = 3  # a child's exit code the supervisor reports as a startup error
+EXIT_STARTUP_FAILED = 4  # likewise, for StartupFailed (e.g. a node's own program would not start)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # how the supervisor asks a child to stop
 
 Serving = Callable[[RunDir, argparse.Namespace], AbstractAsyncContextManager[object]]
@@ -37,6 +38,11 @@ Serving = Callable[[RunDir, argparse.Namespace], AbstractAsyncContextManager[obj
 
 class PortInUse(Exception):
     """A child could not bind one of its addresses; the message is the one line to report."""
+
+
+class StartupFailed(Exception):
+    """A child cannot start (say, the program a node runs broke its protocol); the message is
+    the one line to report."""
 
 
 def child_main(
@@ -77,4 +83,7 @@ async def _run(serving: Serving, run: RunDir, args: argparse.Namespace) -> int:
     except PortInUse as exc:
         print(exc, file=sys.stderr)
         return EXIT_PORT_IN_USE
+    except StartupFailed as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_STARTUP_FAILED
     return 0

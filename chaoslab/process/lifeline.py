@@ -23,3 +23,27 @@ def die_with_parent(parent_pid: int) -> None:
     # The parent may have died before prctl ran: we would then be re-parented already.
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+
+def dying_with_me(argv: list[str]) -> list[str]:
+    """``argv`` run so that the kernel SIGKILLs it when this process dies, however it dies (a
+    node's own program: a crashed node leaves no orphan). It goes through this module, which
+    sets the death signal and then execs ``argv`` (the setting survives exec). Not a
+    ``preexec_fn``: Python code between fork and exec in a process with gRPC's threads can
+    abort in gRPC's fork handlers."""
+    return [sys.executable, "-m", "chaoslab.process.lifeline", str(os.getpid()), *argv]
+
+
+def _exec(args: list[str]) -> None:
+    """``python -m chaoslab.process.lifeline PARENT_PID PROGRAM [ARG...]``"""
+    die_with_parent(int(args[0]))
+    try:
+        os.execvp(args[1], args[1:])
+    except OSError as exc:
+        print(f"cannot run {args[1]}: {exc.strerror or exc}", file=sys.stderr)
+        os._exit(127)
+
+
+if __name__ == "__main__":
+    _exec(sys.argv[1:])

@@ -27,6 +27,7 @@ from typing import Any
 import grpc
 
 from chaoslab.algorithms import Output, get_algorithm
+from chaoslab.algorithms.registry import load_ref
 from chaoslab.events import EventLog
 from chaoslab.process.child import PortInUse, child_main
 from chaoslab.process.rundir import RunDir
@@ -72,6 +73,9 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         self._request_ids = itertools.count(1)
         self.messages_in = 0
         self.messages_out = 0
+        # An algorithm whose node is an external program (AlgorithmSpec.program): the core
+        # addresses the program as its own node id, and the adapter feeds its output back.
+        self.program = load_ref(self.algorithm.program)(self) if self.algorithm.program else None
 
     def start(self) -> None:
         for stream in self.peers.values():
@@ -107,6 +111,8 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
             for dst, message in out.messages:
                 stream = self.peers.get(dst)
                 if stream is None:
+                    if dst == self.node_id and self.program is not None:
+                        self.program.send(message)
                     continue
                 self._seq += 1
                 self.messages_out += 1
@@ -142,6 +148,15 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
             return
         self.messages_in += 1
         self._handle(self.core.step(env.src, message, self.loop.time()))
+
+    async def drain(self) -> None:
+        """Wait until every output so far is persisted, sent and its events recorded."""
+        while self._flusher is not None:
+            await self._flusher
+
+    def feed(self, message: Any) -> None:
+        """An input from the node's own program (its adapter calls this): ``step(own id, message)``."""
+        self._handle(self.core.step(self.node_id, message, self.loop.time()))
 
     # -- gRPC services ----------------------------------------------------
 
@@ -213,6 +228,8 @@ class NodeServer(peer_pb2_grpc.PeerServicer, node_pb2_grpc.NodeServicer):
         if self._timer is not None:
             self._timer.cancel()
         await asyncio.gather(*(s.close() for s in self.peers.values()))
+        if self.program is not None:
+            await self.program.close()
         self.events.close()
 
 
@@ -231,8 +248,18 @@ async def serving(run: RunDir, args: argparse.Namespace) -> AsyncIterator[NodeSe
     error = bind_all(server, [f"{HOST}:{port}"])
     if error:
         raise PortInUse(error)
-    await server.start()
-    node.start()
+    if node.program is None:
+        await server.start()
+        node.start()
+    else:  # the node serves only once its program took init: a broken one fails start-up
+        try:
+            await node.program.spawn()
+            node.start()
+            await node.program.ready()  # StartupFailed, with one line, when it breaks the protocol
+        except BaseException:
+            await node.close()
+            raise
+        await server.start()
     log.info("%s serving on %s:%d (incarnation %d)", args.node_id, HOST, port, args.incarnation)
     try:
         yield node

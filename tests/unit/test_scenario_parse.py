@@ -232,7 +232,7 @@ ERRORS = [
     ("unknown algorithm, close", RAFT.replace('"raft"', '"rafft"'),
      "faults/x.toml:2: [cluster]: unknown algorithm 'rafft' (did you mean 'raft'?)"),
     ("unknown algorithm, far", RAFT.replace('"raft"', '"paxos"'),
-     "faults/x.toml:2: [cluster]: unknown algorithm 'paxos' (one of raft, bully, byzantine, twogenerals)"),
+     "faults/x.toml:2: [cluster]: unknown algorithm 'paxos' (one of raft, bully, byzantine, twogenerals, maelstrom)"),
     ("bad setting, checked as up --set does", RAFT.replace("nodes = 5\n", 'nodes = 5\n[cluster.set]\nelection_timeout = "300ms"\n'),
      "faults/x.toml:5: [cluster.set]: raft config: unknown raft setting 'election_timeout' (known: check_quorum, "
      "election_timeout_ms, heartbeat_ms, max_batch_bytes, max_batch_entries, max_inflight, max_sessions, max_value_bytes, "

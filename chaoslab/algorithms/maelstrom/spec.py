@@ -1,0 +1,48 @@
+"""Maelstrom's spec: a protocol host is one more algorithm, whose node is the user's program."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chaoslab.algorithms.maelstrom.core import MaelstromHost
+from chaoslab.algorithms.maelstrom.messages import MESSAGE_TYPES
+from chaoslab.algorithms.spec import AlgorithmSpec, StatusColumn
+
+KEYS = {"bin", "args", "workload", "init_timeout_ms", "client_timeout_ms"}
+WORKLOADS = ("echo", "lin-kv")
+
+
+def _check_config(config: Mapping[str, Any]) -> None:
+    unknown = set(config) - KEYS
+    if unknown:
+        raise ValueError(f"unknown key(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(KEYS))})")
+    if not isinstance(config.get("bin"), str) or not config["bin"]:
+        raise ValueError("bin is required: the program to run, e.g. --bin ./my_node.py")
+    args = config.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise ValueError(f"args must be a list of strings, e.g. --args '[\"--verbose\"]', got {args!r}")
+    if config.get("workload", "echo") not in WORKLOADS:
+        raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}, got {config['workload']!r}")
+    for key in ("init_timeout_ms", "client_timeout_ms"):
+        value = config.get(key, 1)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{key} must be a positive number, got {value!r}")
+
+
+def _all_inited(statuses: Sequence[Mapping[str, Any]]) -> bool:
+    return bool(statuses) and all(s.get("maelstrom", {}).get("inited") for s in statuses)
+
+
+SPEC = AlgorithmSpec(
+    name="maelstrom",
+    summary="your own Maelstrom-protocol program as each node (JSON lines on stdin/stdout)",
+    factory=MaelstromHost,
+    message_types=MESSAGE_TYPES,
+    roles={"node": "follow", "starting": "follow"},
+    check_config=_check_config,
+    ready=_all_inited,
+    program="chaoslab.algorithms.maelstrom.adapters.program:ProgramAdapter",
+    status_columns=(StatusColumn("errors", "maelstrom.errors"),),
+    cli="chaoslab.algorithms.maelstrom.adapters.cli:app",
+)

@@ -1,0 +1,150 @@
+"""The Maelstrom host core: protocol lines in and out, peer messages between, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from chaoslab.algorithms import get_algorithm
+from chaoslab.algorithms.maelstrom.core import MaelstromHost
+from chaoslab.algorithms.maelstrom.messages import FromProgram, MaelstromMessage, ToProgram
+from chaoslab.wire.codec import Codec
+
+IDS = ["n1", "n2", "n3"]
+
+
+def host(node: str = "n2") -> MaelstromHost:
+    return MaelstromHost(node, IDS, {"client_timeout_ms": 1000}, random.Random(0))
+
+
+def to_program(out: Any, node: str = "n2") -> list[dict[str, Any]]:
+    """The lines an output gives the program (messages the core addresses to its own node)."""
+    return [json.loads(m.line) for dst, m in out.messages if dst == node and isinstance(m, ToProgram)]
+
+
+def line(src: str, dest: str, **body: Any) -> FromProgram:
+    return FromProgram(json.dumps({"src": src, "dest": dest, "body": body}))
+
+
+def inited(node: str = "n2") -> MaelstromHost:
+    h = host(node)
+    init = to_program(h.start(0.0), node)[0]
+    h.step(node, line(node, "c0", type="init_ok", in_reply_to=init["body"]["msg_id"]), 0.0)
+    assert h.inited
+    return h
+
+
+class TestTranslation:
+    def test_start_sends_init_with_node_id_and_node_ids(self) -> None:
+        [init] = to_program(host().start(0.0))
+        assert init["src"] == "c0" and init["dest"] == "n2"
+        assert init["body"]["type"] == "init" and init["body"]["node_id"] == "n2" and init["body"]["node_ids"] == IDS
+        assert isinstance(init["body"]["msg_id"], int)
+
+    def test_init_ok_makes_it_ready_with_an_event(self) -> None:
+        h = host()
+        to_program(h.start(0.0))
+        out = h.step("n2", line("n2", "c0", type="init_ok", in_reply_to=1), 0.0)
+        assert h.inited and h.status(0.0)["maelstrom"]["inited"] and [e.kind for e in out.events] == ["init"]
+
+    def test_a_message_to_a_peer_leaves_as_a_peer_message(self) -> None:
+        h = inited()
+        out = h.step("n2", line("n2", "n3", type="gossip", msg_id=4, value=7), 1.0)
+        assert out.messages == [("n3", MaelstromMessage({"type": "gossip", "msg_id": 4, "value": 7}))]
+        assert h.status(1.0)["maelstrom"]["sent_by_type"] == {"gossip": 1}
+
+    def test_a_peer_message_reaches_the_program_with_src_and_dest(self) -> None:
+        h = inited()
+        out = h.step("n1", MaelstromMessage({"type": "gossip", "value": 7}), 1.0)
+        assert to_program(out) == [{"src": "n1", "dest": "n2", "body": {"type": "gossip", "value": 7}}]
+        assert h.status(1.0)["maelstrom"]["received_by_type"] == {"gossip": 1}
+
+    def test_a_peer_message_crosses_the_wire_codec(self) -> None:
+        codec = Codec(get_algorithm("maelstrom").message_types)
+        message = MaelstromMessage({"type": "cas", "key": 1, "from": None, "to": [1, "x"]})
+        assert codec.decode(codec.encode("n1", "n2", message, 1)) == message
+
+    def test_a_client_command_goes_to_the_program_and_its_reply_answers_it(self) -> None:
+        h = inited()
+        out = h.command(42, "client", {"body": {"type": "read", "key": 3, "msg_id": 999}, "client": "c7"}, 1.0)
+        [request] = to_program(out)
+        assert request["src"] == "c7" and request["body"]["type"] == "read" and request["body"]["msg_id"] != 999
+        reply = h.step("n2", line("n2", "c7", type="read_ok", value=5, in_reply_to=request["body"]["msg_id"]), 1.1)
+        assert reply.replies == [(42, {"type": "read_ok", "value": 5, "in_reply_to": request["body"]["msg_id"]})]
+        assert h.status(1.1)["maelstrom"]["pending_clients"] == 0
+
+    def test_a_client_nobody_waits_for_is_forgotten_after_its_timeout(self) -> None:
+        h = inited()
+        h.command(1, "client", {"body": {"type": "read", "key": 3}}, 1.0)
+        assert h.next_deadline() == pytest.approx(2.0)
+        h.tick(2.0)
+        assert h.status(2.0)["maelstrom"]["pending_clients"] == 0 and h.next_deadline() == float("inf")
+        late = h.step("n2", line("n2", "c1", type="read_ok", in_reply_to=2), 2.5)
+        assert not late.replies and not late.events  # a late reply to a client is no protocol error
+
+    @pytest.mark.parametrize(("name", "args", "why"), [
+        ("frobnicate", {}, "unknown command"),
+        ("client", {"body": "read"}, "JSON object"),
+        ("client", {"body": {"key": 1}}, "type"),
+        ("client", {"body": {"type": "read"}, "client": "n1"}, "not a client id"),
+    ])
+    def test_bad_commands_are_refused_with_why(self, name: str, args: dict[str, Any], why: str) -> None:
+        with pytest.raises(ValueError, match=why):
+            inited().command(1, name, args, 0.0)
+
+
+class TestProtocolErrors:
+    @pytest.mark.parametrize(("text", "why"), [
+        ("hello", "not JSON: 'hello'"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"src": "n2", "body": {"type": "x"}}', "without dest"),
+        ('{"src": "n2", "dest": "n1"}', "without a body object"),
+        ('{"src": "n2", "dest": "n1", "body": {"msg_id": 1}}', "whose body has no type"),
+        ('{"src": "n2", "dest": "n99", "body": {"type": "x"}}', "unknown dest 'n99'"),
+    ])
+    def test_before_init_ok_an_error_is_the_failure_with_the_line(self, text: str, why: str) -> None:
+        h = host()
+        h.start(0.0)
+        out = h.step("n2", FromProgram(text), 0.0)
+        assert h.failure is not None and why in h.failure and "\n" not in h.failure
+        assert [e.kind for e in out.events] == ["protocol_error"] and not out.messages
+
+    def test_after_init_an_error_is_an_event_and_the_line_is_dropped(self) -> None:
+        h = inited()
+        out = h.step("n2", FromProgram("oops"), 1.0)
+        assert h.failure is None and h.errors == 1
+        assert out.events[0].data["error"] == "the program wrote a line that is not JSON: 'oops'"
+        assert h.status(1.0)["maelstrom"]["last_error"] == out.events[0].data["error"]
+
+    def test_an_exit_is_reported_with_its_code(self) -> None:
+        h = inited()
+        out = h.step("n2", FromProgram("", exited=3), 1.0)
+        assert [e.kind for e in out.events] == ["program_exit"]
+        assert out.events[0].data["error"] == "the program exited with code 3"
+
+    def test_a_long_offending_line_is_cut(self) -> None:
+        h = host()
+        h.step("n2", FromProgram("x" * 10_000), 0.0)
+        assert h.failure is not None and len(h.failure) < 300
+
+    def test_lines_from_anyone_but_its_own_program_are_ignored(self) -> None:
+        h = host()
+        assert not h.step("n1", FromProgram("garbage"), 0.0).events and h.failure is None
+
+
+class TestSpec:
+    def test_config_needs_bin_and_knows_its_keys(self) -> None:
+        check = get_algorithm("maelstrom").check_config
+        check({"bin": "./node.py", "args": ["-v"], "workload": "lin-kv"})
+        for bad, why in [({}, "bin is required"), ({"bin": "x", "args": "-v"}, "args must be a list"),
+                         ({"bin": "x", "workload": "kafka"}, "workload must be"), ({"bin": "x", "colour": 1}, "unknown key")]:
+            with pytest.raises(ValueError, match=why):
+                check(bad)
+
+    def test_ready_when_every_program_took_init(self) -> None:
+        spec = get_algorithm("maelstrom")
+        assert spec.is_ready([{"maelstrom": {"inited": True}}] * 2)
+        assert not spec.is_ready([{"maelstrom": {"inited": True}}, {"maelstrom": {"inited": False}}])
