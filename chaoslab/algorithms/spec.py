@@ -161,6 +161,10 @@ class AlgorithmSpec:
     #: scripted runs (``chaoslab run``): the workload kinds its clusters serve, None for what
     #: ``client_api`` implies ("kv"); Byzantine agreement serves "orders" (its ``order`` command)
     workloads: tuple[str, ...] | None = None
+    #: scripted runs: ``"module:attr"`` of ``for_cluster(cluster, timeout=, home=)`` giving the
+    #: kv workload's clients, when the cluster serves keys other than through ``chaoslab.v1.KV``
+    #: (Maelstrom programs): get / put / cas / close like :class:`chaoslab.client.KVClient`
+    kv_client: str | None = None
     #: scripted runs: what a run checks when the scenario's ``[check]`` does not say
     #: (check name -> True, or a bound in seconds for ``leader_within``); empty: what the
     #: workload and roles allow (linearizability for kv, election safety when a role leads)

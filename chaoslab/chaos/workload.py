@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from chaoslab.algorithms.registry import load_ref
 from chaoslab.chaos.history import HistoryRecorder
 from chaoslab.chaos.scenario import KV_OPS, WorkloadSection
 from chaoslab.client import CAS_MISMATCH, NOT_FOUND, OK, KVClient, NotAcknowledged, Result
@@ -103,6 +104,9 @@ class KVWorkload:
         self._open: dict[int, int] = {}  # process -> handle of its operation in flight
         self._counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
         self.errors: list[str] = []  # unexpected exceptions in client threads (each also an info/fail line)
+        # Clients speak chaoslab.v1.KV unless the algorithm names its own (AlgorithmSpec.kv_client).
+        ref = getattr(getattr(cluster, "algorithm", None), "kv_client", None)  # (a test's stand-in has no spec)
+        self._connect: Callable[..., Any] = load_ref(ref) if ref else KVClient.for_cluster
 
     # ------------------------------------------------------------------ control
 
@@ -115,7 +119,7 @@ class KVWorkload:
             # Each client asks its own node first (Jepsen's binding), so a node that answers
             # when it should redirect (a stale local read) is asked, not only the leader.
             home = nodes[process % len(nodes)] if nodes else None
-            client = KVClient.for_cluster(self.cluster, timeout=self.section.timeout, home=home)
+            client = self._connect(self.cluster, timeout=self.section.timeout, home=home)
             thread = threading.Thread(target=self._run, args=(process, client), name=f"chaos-client-{process}", daemon=True)
             self._threads.append(thread)
         for thread in self._threads:
@@ -143,7 +147,7 @@ class KVWorkload:
         """
         deadline = time.monotonic() + timeout
         values: dict[str, Any] = {}
-        with KVClient.for_cluster(self.cluster) as client:
+        with self._connect(self.cluster) as client:
             for i, key in enumerate(self.keys):
                 process = self.section.clients + i
                 while True:

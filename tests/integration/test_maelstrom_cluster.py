@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chaoslab import Cluster, LabError
-from chaoslab.testing import wait_until
+from chaoslab.testing import run_scenario, wait_until
 from chaoslab.wire.status import node_statuses
 
 NODES = Path(__file__).resolve().parents[1] / "plugins" / "maelstrom_nodes"
@@ -140,3 +140,19 @@ def test_a_program_breaking_the_protocol_while_running_is_an_event(home: Path) -
 def test_a_missing_program_fails_up_in_one_line(home: Path) -> None:
     with pytest.raises(LabError, match=r"n\d: cannot run .*/no_such_node: no such file"):
         up(home, "no_such_node")
+
+
+@pytest.mark.parametrize(("program", "want"), [("lin_kv.py", "valid"), ("stale_kv.py", "invalid")])
+def test_a_scripted_run_judges_a_lin_kv_program(tmp_path: Path, program: str, want: str) -> None:
+    """`chaoslab run` with [cluster] algorithm = "maelstrom": lin-kv clients through every node's
+    program under a partition and a crash; the forwarding node is linearizable, the one serving
+    its own copy is caught (exit 1), from the same history.jsonl the checker reads for raft."""
+    result = run_scenario(NODES / "lin-kv-partition.toml", seed=3, quick=False, home=tmp_path / "home",
+                          settings=[f"bin={NODES / program}"])
+    verdict = result.verdict("linearizable")
+    assert verdict.status == want, (verdict.summary, result.replay, result.report.get("error"))
+    assert result.exit_code == (0 if want == "valid" else 1)
+    history = [json.loads(line) for line in (result.run_dir / "history.jsonl").read_text().splitlines()]
+    done = [op for op in history if op["type"] != "invoke"]
+    assert {op["node"] for op in done if op["type"] == "ok"} == {"n1", "n2", "n3"}  # every node's program served
+    assert sum(op["type"] == "ok" for op in done) > len(done) / 2

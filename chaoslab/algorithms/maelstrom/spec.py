@@ -9,8 +9,7 @@ from chaoslab.algorithms.maelstrom.core import MaelstromHost
 from chaoslab.algorithms.maelstrom.messages import MESSAGE_TYPES
 from chaoslab.algorithms.spec import AlgorithmSpec, StatusColumn
 
-KEYS = {"bin", "args", "workload", "init_timeout_ms", "client_timeout_ms"}
-WORKLOADS = ("echo", "lin-kv")
+KEYS = {"bin", "args", "init_timeout_ms", "client_timeout_ms"}
 
 
 def _check_config(config: Mapping[str, Any]) -> None:
@@ -22,8 +21,6 @@ def _check_config(config: Mapping[str, Any]) -> None:
     args = config.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise ValueError(f"args must be a list of strings, e.g. --args '[\"--verbose\"]', got {args!r}")
-    if config.get("workload", "echo") not in WORKLOADS:
-        raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}, got {config['workload']!r}")
     for key in ("init_timeout_ms", "client_timeout_ms"):
         value = config.get(key, 1)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
@@ -45,4 +42,6 @@ SPEC = AlgorithmSpec(
     program="chaoslab.algorithms.maelstrom.adapters.program:ProgramAdapter",
     status_columns=(StatusColumn("errors", "maelstrom.errors"),),
     cli="chaoslab.algorithms.maelstrom.adapters.cli:app",
+    workloads=("kv",),  # a lin-kv program's, through kv_client (read / write / cas client messages)
+    kv_client="chaoslab.algorithms.maelstrom.adapters.kvclient:MaelstromKVClient.for_cluster",
 )
