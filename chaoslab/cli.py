@@ -133,7 +133,8 @@ def up(
     status = cluster.status()
     out.print(
         f"[bold green]up[/] cluster [bold]{status.cluster}[/] ({status.algorithm}, {len(status.nodes)} nodes, "
-        f"seed {status.seed}) in {elapsed:.2f}s — leader {cluster.leader() or 'none'}"
+        f"seed {status.seed}) in {elapsed:.2f}s"
+        + (f" — leader {cluster.leader() or 'none'}" if "lead" in cluster.algorithm.roles.values() else "")
     )
     faults = ClusterSpec.load(cluster.run.spec).faults
     if faults:
