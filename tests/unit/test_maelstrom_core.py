@@ -148,3 +148,29 @@ class TestSpec:
         spec = get_algorithm("maelstrom")
         assert spec.is_ready([{"maelstrom": {"inited": True}}] * 2)
         assert not spec.is_ready([{"maelstrom": {"inited": True}}, {"maelstrom": {"inited": False}}])
+
+
+class TestRates:
+    def test_rates_by_type_decay_over_the_window(self) -> None:
+        h = inited()
+        for i in range(10):
+            h.step("n2", line("n2", "n3", type="gossip"), 10.0 + i * 0.1)
+            h.step("n1", MaelstromMessage({"type": "ack"}), 10.0 + i * 0.1)
+        now = h.status(11.0)["maelstrom"]
+        later = h.status(21.0)["maelstrom"]
+        assert 1.0 < now["rate_out"]["gossip"] <= 2.0 and now["rate_in"]["ack"] == now["rate_out"]["gossip"]
+        assert later["rate_out"]["gossip"] < now["rate_out"]["gossip"] / 5  # two time constants later
+        assert later["sent_by_type"] == {"gossip": 10} and later["received_by_type"] == {"ack": 10}
+
+    def test_the_panel_shows_each_nodes_types(self) -> None:
+        from rich.console import Console
+
+        from chaoslab.algorithms.maelstrom.adapters.panel import maelstrom_panel
+
+        h = inited()
+        h.step("n2", line("n2", "n3", type="gossip"), 1.0)
+        snapshot = {"nodes": [{"id": "n2", "status": h.status(1.0)}, {"id": "n3", "status": {}}]}
+        console = Console(width=80, record=True)
+        console.print(maelstrom_panel(snapshot, width=80))
+        text = console.export_text()
+        assert "gossip" in text and "n2" in text and "n3" in text and "messages by type" in text

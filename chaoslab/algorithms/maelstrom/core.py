@@ -17,6 +17,7 @@ the host refuses to start. After it, an event; the line is dropped.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,30 @@ from chaoslab.algorithms.maelstrom.messages import FromProgram, MaelstromMessage
 if TYPE_CHECKING:  # the driver's seeded rng; the host draws nothing from it
     import random
 
+RATE_WINDOW_S = 5.0  # the time constant of the message rates in status (exponentially decayed)
 INIT_CLIENT = "c0"  # who sends init, as Maelstrom's own harness does
 MAX_SHOWN = 200  # characters of an offending line kept in an error
+
+
+class Rates:
+    """Messages a second per message type, exponentially decayed over RATE_WINDOW_S: the
+    dashboard shows what a program is doing by its traffic, since its roles are unknown."""
+
+    def __init__(self) -> None:
+        self._rate: dict[str, float] = {}
+        self._at: dict[str, float] = {}
+
+    def add(self, kind: str, now: float) -> None:
+        self._rate[kind] = self.rate(kind, now) + 1.0 / RATE_WINDOW_S
+        self._at[kind] = now
+
+    def rate(self, kind: str, now: float) -> float:
+        if kind not in self._rate:
+            return 0.0
+        return self._rate[kind] * math.exp(-max(0.0, now - self._at[kind]) / RATE_WINDOW_S)
+
+    def snapshot(self, now: float) -> dict[str, float]:
+        return {kind: round(self.rate(kind, now), 2) for kind in sorted(self._rate)}
 
 
 def shown(line: str) -> str:
@@ -51,6 +74,8 @@ class MaelstromHost:
         self._pending: dict[tuple[str, int], tuple[int, float]] = {}  # (client, msg_id) -> (request id, give up at)
         self.sent_by_type: Counter[str] = Counter()  # to peers
         self.received_by_type: Counter[str] = Counter()  # from peers
+        self.rates_out = Rates()
+        self.rates_in = Rates()
         self.last_heard: float | None = None
 
     # -- the contract -------------------------------------------------------
@@ -75,11 +100,13 @@ class MaelstromHost:
         out = Output()
         if isinstance(message, FromProgram):
             if src == self.node_id:
-                self._from_program(out, message)
+                self._from_program(out, message, now)
             return out
         if isinstance(message, MaelstromMessage):
             self.last_heard = now
-            self.received_by_type[str(message.body.get("type", "?"))] += 1
+            kind = str(message.body.get("type", "?"))
+            self.received_by_type[kind] += 1
+            self.rates_in.add(kind, now)
             self._to_program(out, src, message.body)
         return out
 
@@ -113,6 +140,8 @@ class MaelstromHost:
                 "pending_clients": len(self._pending),
                 "sent_by_type": dict(self.sent_by_type),
                 "received_by_type": dict(self.received_by_type),
+                "rate_out": self.rates_out.snapshot(now),  # messages/s to peers, by type
+                "rate_in": self.rates_in.snapshot(now),
             },
         }
 
@@ -126,7 +155,7 @@ class MaelstromHost:
         line = json.dumps({"src": src, "dest": self.node_id, "body": body}, separators=(",", ":"))
         out.send(self.node_id, ToProgram(line))
 
-    def _from_program(self, out: Output, message: FromProgram) -> None:
+    def _from_program(self, out: Output, message: FromProgram, now: float) -> None:
         if message.exited is not None:
             self.exited = message.exited
             self._error(out, f"the program exited with code {message.exited}", event="program_exit")
@@ -142,6 +171,7 @@ class MaelstromHost:
         dest, body = msg["dest"], msg["body"]
         if dest in self.node_ids and dest != self.node_id:
             self.sent_by_type[body["type"]] += 1
+            self.rates_out.add(body["type"], now)
             out.send(dest, MaelstromMessage(body))
         elif dest == INIT_CLIENT and body["type"] == "init_ok":
             if not self.inited:

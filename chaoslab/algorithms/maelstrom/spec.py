@@ -42,6 +42,7 @@ SPEC = AlgorithmSpec(
     program="chaoslab.algorithms.maelstrom.adapters.program:ProgramAdapter",
     status_columns=(StatusColumn("errors", "maelstrom.errors"),),
     cli="chaoslab.algorithms.maelstrom.adapters.cli:app",
+    panel="chaoslab.algorithms.maelstrom.adapters.panel:maelstrom_panel",
     workloads=("kv",),  # a lin-kv program's, through kv_client (read / write / cas client messages)
     kv_client="chaoslab.algorithms.maelstrom.adapters.kvclient:MaelstromKVClient.for_cluster",
 )
