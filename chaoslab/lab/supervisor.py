@@ -82,8 +82,11 @@ class Child:
 
     def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            if sig == signal.SIGTERM:  # a stop request: the node stops what it runs itself, in order
+                self.proc.send_signal(sig)
+                return
             try:
-                os.killpg(self.proc.pid, sig)  # SIGSTOP freezes a node's program with it
+                os.killpg(self.proc.pid, sig)  # SIGSTOP / SIGCONT / SIGKILL reach a node's program too
             except ProcessLookupError:
                 pass
 

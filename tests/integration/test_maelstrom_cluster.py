@@ -156,3 +156,13 @@ def test_a_scripted_run_judges_a_lin_kv_program(tmp_path: Path, program: str, wa
     done = [op for op in history if op["type"] != "invoke"]
     assert {op["node"] for op in done if op["type"] == "ok"} == {"n1", "n2", "n3"}  # every node's program served
     assert sum(op["type"] == "ok" for op in done) > len(done) / 2
+
+
+def test_down_stops_the_programs_quietly(home: Path) -> None:
+    """`down` stops each host, which stops its program: none is left, and no program_exit is
+    recorded (the program did not fail; its node was stopped)."""
+    cluster = up(home, "echo.py")
+    pids = [program_pid(cluster, node) for node in cluster.node_ids]
+    cluster.down(keep=True)
+    assert [process_state(pid) for pid in pids] == ["gone"] * 3
+    assert events(cluster, "program_exit") == []
