@@ -13,6 +13,7 @@ import pytest
 from chaoslab.errors import LabError
 from chaoslab.lab.rundir import claim_name, make_home
 from chaoslab.process.rundir import RunDir
+from chaoslab.testing import wait_until
 
 
 class TestSupervisorPid:
@@ -23,6 +24,9 @@ class TestSupervisorPid:
         run.path.mkdir()
         proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", "chaoslab.lab.supervisor",
                                  str(run.path)], stdin=subprocess.PIPE)
+        # Popen returns while the child is still inside exec: its /proc cmdline reads empty for
+        # a moment, and a search then rightly finds no supervisor.
+        assert wait_until(lambda: b"chaoslab.lab.supervisor" in Path(f"/proc/{proc.pid}/cmdline").read_bytes(), 5)
         yield run, proc
         proc.kill()
         proc.wait()
