@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chaoslab.testing import processes_of, run_cli, wait_until, wait_until_gone
+from chaoslab.testing import run_cli, wait_until, wait_until_gone
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
