@@ -353,8 +353,24 @@ class _Run:
                 shutil.copyfile(self.cluster.run.events, self.run_dir / EVENTS)
             except OSError as exc:
                 self.notes.append(f"copying events.jsonl: {exc}")
+            self._keep_logs(self.cluster.run)
             self.cluster.down()
         self.timings["down"] = time.monotonic() - started
+
+    def _keep_logs(self, run: Any) -> None:
+        """Every process's log into ``logs/`` of the run directory: the cluster's own directory
+        goes with ``down``, and a run that failed must keep its evidence (why no leader came back)."""
+        logs = self.run_dir / "logs"
+        sources = [run.supervisor_log, run.proxy_log, *(run.node_log(n) for n in self.cluster.node_ids)]
+        for source in sources:
+            if not source.exists():  # a process that never started has no log to keep
+                continue
+            try:
+                logs.mkdir(exist_ok=True)
+                name = source.parent.name + ".log" if source.name == "node.log" else source.name
+                shutil.copyfile(source, logs / name)
+            except OSError as exc:
+                self.notes.append(f"keeping {source.name}: {exc}")
 
     # -- verdicts and the report -----------------------------------------------------
 

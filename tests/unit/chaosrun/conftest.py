@@ -57,7 +57,10 @@ class FakeCluster:
         self.table = FaultTable(seed=1)
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.commands: list[tuple[str, str, dict[str, Any]]] = []
-        self.run = type("Run", (), {"events": (run_dir or Path("/nonexistent")) / "events.jsonl"})()
+        base = run_dir or Path("/nonexistent")
+        self.run = type("Run", (), {"events": base / "events.jsonl", "supervisor_log": base / "supervisor.log",
+                                    "proxy_log": base / "proxy.log",
+                                    "node_log": lambda _self, node: base / "nodes" / node / "node.log"})()
         self.name = "fake"
         self.downed = False
 
