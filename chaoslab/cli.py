@@ -672,6 +672,7 @@ def run_(
 ) -> None:
     """Run scenarios: a fresh cluster, clients, timed faults, verdicts. Exit 0 as expected, 1 violation, 2 unknown/error."""
     import random
+    import signal
 
     from chaoslab.chaos.display import RunDisplay, summary_table
     from chaoslab.chaos.parse import load_scenario
@@ -679,6 +680,9 @@ def run_(
     from chaoslab.chaos.runner import run
 
     scenarios = [load_scenario(path, algorithm=algorithm, settings=settings or ()) for path in files]  # all bad input is found before any cluster starts
+    # `kill` (or a CI job's timeout) tears a run's cluster down as Ctrl-C does: a run's cluster
+    # is nobody's to stop once its run is gone.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     chosen = seed if seed is not None else random.randrange(1, 2**31)
     reports = []
     for scenario in scenarios:

@@ -144,15 +144,17 @@ def cluster_name(scenario: str) -> str:
 
 @contextmanager
 def _no_interrupts() -> Iterator[None]:
-    """Ctrl-C waits while the cluster is taken down (a second one must not leave processes behind)."""
+    """Ctrl-C and SIGTERM wait while the cluster is taken down (a second one must not leave
+    processes behind)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(scenario: Scenario, seed: int, *, quick: bool = False, home: str | os.PathLike[str] | None = None,

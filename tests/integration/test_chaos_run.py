@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from chaoslab.testing import processes_of, run_cli, run_scenario, wait_until, wait_until_gone
 
 SHORT = """\
@@ -108,9 +110,10 @@ class TestRun:
 
 
 class TestInterrupt:
-    def test_ctrl_c_mid_run_leaves_nothing_running(self, home, tmp_path):
-        """SIGINT while the clients run: the cluster is taken down (no process, no cluster directory),
-        the run says so in one line and exits 130."""
+    @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+    def test_ctrl_c_mid_run_leaves_nothing_running(self, home, tmp_path, sig):
+        """SIGINT (or SIGTERM: `kill`, a CI timeout) while the clients run: the cluster is taken
+        down (no process, no cluster directory), the run says so in one line and exits 130."""
         scenario = write(tmp_path, "long.toml", SHORT.replace('duration = "5s"', 'duration = "60s"'))
         env = {**os.environ, "CHAOSLAB_HOME": str(home)}
         proc = subprocess.Popen([sys.executable, "-m", "chaoslab", "run", str(scenario), "--seed", "1"], env=env,
@@ -122,7 +125,7 @@ class TestInterrupt:
             # Mid-run: the clients have written a good part of the history.
             wait_until(lambda: any(p.stat().st_size > 8000 for p in home.glob("runs/*/history.jsonl")), timeout=30,
                        what="the clients' first operations")
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             out, err = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:
