@@ -72,7 +72,8 @@ class TestRun:
         assert done.returncode == 0, (done.stdout, done.stderr)
         assert "short-raft: valid (exit 0, seed 4)" in done.stdout and "ok/fail/info" in done.stdout
         run_dir = only_run(home)
-        assert {p.name for p in run_dir.iterdir()} == {"history.jsonl", "events.jsonl", "report.json", "report.html"}
+        assert {p.name for p in run_dir.iterdir()} == {"history.jsonl", "events.jsonl", "report.json", "report.html", "logs"}
+        assert {p.name for p in (run_dir / "logs").iterdir()} == {"supervisor.log", "proxy.log", "n1.log", "n2.log", "n3.log"}
         report = json.loads((run_dir / "report.json").read_text())
         assert report["exit_code"] == 0 and report["verdict"] == "valid" and report["seed"] == 4
         assert report["replay"] == f"chaoslab run {scenario} --seed 4"
