@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any
 import grpc
 
 from chaoslab.algorithms import AlgorithmSpec, get_algorithm
-from chaoslab.errors import LabError
+from chaoslab.errors import LabError, NotDelivered
 from chaoslab.lab.poll import wait_until
 from chaoslab.lab.rundir import claim_name, find_run_dir, home_dir, last_line, list_run_dirs, make_home, remove_sockets
 from chaoslab.lab.spec import build_spec
@@ -50,6 +51,7 @@ from chaoslab.process.spec import HOST, ClusterSpec
 from chaoslab.seeds import derive_rng
 from chaoslab.v1 import control_pb2, control_pb2_grpc, node_pb2, node_pb2_grpc
 from chaoslab.wire.auth import secret_metadata
+from chaoslab.wire.streams import CHANNEL_OPTIONS
 from chaoslab.wire.status import cluster_to_dict, node_statuses
 
 UP_TIMEOUT = 30.0
@@ -126,6 +128,12 @@ class Cluster:
         self.run = run
         self._channel: grpc.Channel | None = None
         self._stub: control_pb2_grpc.ControlStub | None = None
+        # Node channels for command(), kept: a workload sends hundreds of commands a second, and a
+        # channel a call cost a connection and the spec's and secret's files read each time.
+        self._node_lock = threading.Lock()
+        self._node_stubs: dict[str, node_pb2_grpc.NodeStub] = {}
+        self._node_channels: list[grpc.Channel] = []
+        self._metadata: tuple[tuple[str, str], ...] | None = None
 
     # -- finding and starting -------------------------------------------------
 
@@ -280,24 +288,38 @@ class Cluster:
     def command(self, node: str, name: str, args: Mapping[str, Any] | None = None, timeout: float = 5.0) -> Any:
         """Send the operator command ``name`` to ``node``'s core (an algorithm's own verb, such as
         starting an agreement) and return its JSON result, once the node made its effects durable.
-        ``LabError`` for an unknown node, a node not answering, or a command the core refuses."""
-        known = self.node_ids
-        if node not in known:
-            raise LabError(f"unknown node {node!r} (nodes: {', '.join(known)})")
-        address = ClusterSpec.load(self.run.cluster).address(node)
+        ``LabError`` for an unknown node, a node not answering, or a command the core refuses;
+        :class:`NotDelivered` when the node's port refused the connection (down: the command
+        surely did not reach it). Safe from many threads; channels are kept until :meth:`close`."""
         request = node_pb2.CommandRequest(name=name, args_json=json.dumps(dict(args or {})), timeout_s=timeout)
-        with grpc.insecure_channel(f"{HOST}:{address.port}") as channel:
-            try:
-                reply = node_pb2_grpc.NodeStub(channel).Command(request, timeout=timeout + 1.0,
-                                                                metadata=secret_metadata(self.run.secret()))
-            except grpc.RpcError as exc:
-                code = exc.code()
-                if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):
-                    raise LabError(f"{node}: {exc.details()}") from None
-                if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                    raise LabError(f"{node} did not answer {name!r} ({exc.details() or code.name.lower()})") from None
-                raise
+        try:
+            reply = self._node_stub(node).Command(request, timeout=timeout + 1.0, metadata=self._metadata)
+        except grpc.RpcError as exc:
+            code = exc.code()
+            if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):
+                raise LabError(f"{node}: {exc.details()}") from None
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                why = f"{node} did not answer {name!r} ({exc.details() or code.name.lower()})"
+                if code == grpc.StatusCode.UNAVAILABLE and "refused" in (exc.details() or "").lower():
+                    raise NotDelivered(why) from None
+                raise LabError(why) from None
+            raise
         return json.loads(reply.result_json)
+
+    def _node_stub(self, node: str) -> node_pb2_grpc.NodeStub:
+        with self._node_lock:
+            stub = self._node_stubs.get(node)
+            if stub is not None:
+                return stub
+            spec = ClusterSpec.load(self.run.cluster)
+            if node not in spec.node_ids:
+                raise LabError(f"unknown node {node!r} (nodes: {', '.join(spec.node_ids)})")
+            if self._metadata is None:
+                self._metadata = secret_metadata(self.run.secret())
+            channel = grpc.insecure_channel(f"{HOST}:{spec.address(node).port}", options=CHANNEL_OPTIONS)
+            self._node_channels.append(channel)
+            stub = self._node_stubs[node] = node_pb2_grpc.NodeStub(channel)
+            return stub
 
     @cached_property
     def algorithm(self) -> AlgorithmSpec:
@@ -523,6 +545,11 @@ class Cluster:
         if self._channel is not None:
             self._channel.close()
             self._channel = self._stub = None
+        with self._node_lock:
+            for channel in self._node_channels:
+                channel.close()
+            self._node_channels.clear()
+            self._node_stubs.clear()
 
     def __enter__(self) -> Cluster:
         return self

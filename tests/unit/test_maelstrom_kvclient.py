@@ -11,7 +11,7 @@ from chaoslab.algorithms import get_algorithm
 from chaoslab.algorithms.maelstrom.adapters.kvclient import MaelstromKVClient
 from chaoslab.chaos.workload import outcome
 from chaoslab.client import CAS_MISMATCH, NOT_FOUND, OK, NotAcknowledged
-from chaoslab.errors import LabError
+from chaoslab.errors import LabError, NotDelivered
 
 
 class FakeCluster:
@@ -56,6 +56,8 @@ def test_operations_are_lin_kv_client_messages_to_the_home_node() -> None:
     ("cas", {"type": "error", "code": 13}, "info"),  # crash: indefinite
     ("write", {"type": "error", "code": 999}, "info"),  # unknown: better unknown than wrong
     ("write", LabError("n1 did not answer 'client'"), "info"),
+    ("write", NotDelivered("n1 did not answer 'client' (connection refused)"), "fail"),  # never reached it
+    ("cas", NotDelivered("n1 did not answer 'client' (connection refused)"), "fail"),
     ("read", LabError("n1 did not answer 'client'"), "fail"),  # a read changes nothing
     ("write", {"type": "echo_ok"}, "info"),
 ])

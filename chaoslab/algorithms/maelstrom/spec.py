@@ -9,7 +9,9 @@ from chaoslab.algorithms.maelstrom.core import MaelstromHost
 from chaoslab.algorithms.maelstrom.messages import MESSAGE_TYPES
 from chaoslab.algorithms.spec import AlgorithmSpec, StatusColumn
 
-KEYS = {"bin", "args", "init_timeout_ms", "client_timeout_ms"}
+KEYS = {"bin", "args", "init_timeout_ms", "client_timeout_ms", "workload"}
+#: Maelstrom's workloads we drive (``--workload``); "" says none in particular
+WORKLOADS = ("lin-kv", "echo", "broadcast", "g-counter")
 
 
 def _check_config(config: Mapping[str, Any]) -> None:
@@ -21,6 +23,9 @@ def _check_config(config: Mapping[str, Any]) -> None:
     args = config.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise ValueError(f"args must be a list of strings, e.g. --args '[\"--verbose\"]', got {args!r}")
+    workload = config.get("workload", "")
+    if workload not in ("", *WORKLOADS):
+        raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}, got {workload!r}")
     for key in ("init_timeout_ms", "client_timeout_ms"):
         value = config.get(key, 1)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:

@@ -8,7 +8,8 @@ program's own messages, not on the client's). Maelstrom's error codes
 (https://github.com/jepsen-io/maelstrom/blob/main/doc/protocol.md#errors) decide the
 outcome: 20 key-does-not-exist and 22 precondition-failed are answers (a missing key, a cas
 that did not match); the other *definite* codes mean "not done" (the history's ``fail``);
-0 timeout, 13 crash, an unknown code or no reply mean "maybe done" (``info`` for a write).
+0 timeout, 13 crash, an unknown code or no reply mean "maybe done" (``info`` for a write); a
+refused connection (the node is down) means the message never reached the program (``fail``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from typing import Any
 
 from chaoslab.client import CAS_MISMATCH, NOT_FOUND, OK, NotAcknowledged, Result
-from chaoslab.errors import LabError
+from chaoslab.errors import LabError, NotDelivered
 
 KEY_DOES_NOT_EXIST = 20
 PRECONDITION_FAILED = 22
@@ -78,8 +79,9 @@ class MaelstromKVClient:
             except LabError as exc:
                 if retry and deadline - time.monotonic() > 0.05:
                     continue
-                raise NotAcknowledged(f"{exc}; outcome unknown" if body["type"] != "read" else str(exc),
-                                      unknown=body["type"] != "read") from None
+                # A refused connection never reached the program: not done, whatever the operation.
+                maybe = body["type"] != "read" and not isinstance(exc, NotDelivered)
+                raise NotAcknowledged(f"{exc}; outcome unknown" if maybe else str(exc), unknown=maybe) from None
             return _result(body["type"], reply, node)
 
     def close(self) -> None:
