@@ -139,8 +139,10 @@ class TestSpec:
     def test_config_needs_bin_and_knows_its_keys(self) -> None:
         check = get_algorithm("maelstrom").check_config
         check({"bin": "./node.py", "args": ["-v"]})
+        check({"bin": "./node.py", "workload": "broadcast"})
         for bad, why in [({}, "bin is required"), ({"bin": "x", "args": "-v"}, "args must be a list"),
-                         ({"bin": "x", "workload": "lin-kv"}, "unknown key")]:
+                         ({"bin": "x", "workloads": "lin-kv"}, "unknown key"),
+                         ({"bin": "x", "workload": "lin_kv"}, "workload must be one of lin-kv, echo")]:
             with pytest.raises(ValueError, match=why):
                 check(bad)
 
