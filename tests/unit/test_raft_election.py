@@ -335,6 +335,32 @@ class TestVoting:
         node.step("n3", vote_request(1, "n3"), 0.2)
         assert node.next_deadline() == deadline
 
+    def test_refusing_a_higher_term_vote_adopts_the_term_and_keeps_the_timer(self) -> None:
+        """A candidate with a stale log raises our term (§5.1) but gets no vote (§5.4.1), and
+        must not postpone our election either: only a leader or a granted vote restart the
+        timer (Figure 2). Restarting it let stale candidates, one after another, hold the
+        up-to-date nodes back past the leader bound (TESTING.md, seed 41)."""
+        node = make(**PAPER)
+        node.step("n2", AppendEntries(term=1, leader="n2", prev_log_index=0, prev_log_term=0,
+                                      entries=[Entry(1, 1, EntryKind.NOOP)]), 0.05)
+        deadline = node.next_deadline()
+        out = node.step("n3", vote_request(5, "n3", last=(0, 0)), 0.2)
+        assert node.term == 5 and node.role == "follower"
+        assert out.messages == [("n3", RequestVoteReply(term=5, granted=False))]
+        assert node.next_deadline() == deadline
+        node.step("n3", vote_request(5, "n3", last=(1, 1)), 0.25)  # an up-to-date one is granted
+        assert node.next_deadline() == pytest.approx(0.25 + node.election_timeout)
+
+    def test_a_candidate_stepping_down_restarts_its_timer(self) -> None:
+        """A candidate that learns a higher term waits a fresh timeout as a follower, so the
+        new term's candidate gets its chance before we campaign again."""
+        node = make(**PAPER)
+        fire(node)
+        assert node.role == "candidate"
+        node.step("n2", vote_request(node.term + 1, "n2", last=(0, 0)), 0.5)
+        assert node.role == "follower"
+        assert node.next_deadline() == pytest.approx(0.5 + node.election_timeout)
+
     def test_leader_and_candidate_refuse_rivals_in_their_term(self) -> None:
         """§5.2: a candidate or leader has voted for itself, so it refuses any other candidate of its term."""
         candidate = make(**PAPER)

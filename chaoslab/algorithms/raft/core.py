@@ -404,6 +404,10 @@ class RaftNode:
 
     def _become_follower(self, term: int, leader: str | None, now: float, out: Output) -> None:
         was_leader = self.role == LEADER
+        # Raft Figure 2: a follower's timer restarts only for its leader or a vote it grants
+        # (_handle_vote_request). A follower told a higher term by a candidate it may refuse
+        # keeps its timer; restarting it let stale-log candidates hold the up-to-date nodes back.
+        keep_timer = self.role == FOLLOWER and leader is None
         if term > self.term:
             self.term = term
             self.voted_for = None
@@ -416,7 +420,8 @@ class RaftNode:
         self.leader = None
         if leader is not None:
             self._learn_leader(leader, now, out)
-        self._reset_election_timer(now)
+        if not keep_timer:
+            self._reset_election_timer(now)
         if was_leader:
             self._abandon_requests(out)
 
