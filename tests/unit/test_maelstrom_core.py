@@ -49,6 +49,7 @@ class TestTranslation:
         to_program(h.start(0.0))
         out = h.step("n2", line("n2", "c0", type="init_ok", in_reply_to=1), 0.0)
         assert h.inited and h.status(0.0)["maelstrom"]["inited"] and [e.kind for e in out.events] == ["init"]
+        assert h.ready and h.status(0.0)["maelstrom"]["ready"] and h.status(0.0)["maelstrom"]["topology"] is None
 
     def test_a_message_to_a_peer_leaves_as_a_peer_message(self) -> None:
         h = inited()
@@ -140,16 +141,20 @@ class TestSpec:
         check = get_algorithm("maelstrom").check_config
         check({"bin": "./node.py", "args": ["-v"]})
         check({"bin": "./node.py", "workload": "broadcast"})
+        check({"bin": "./node.py", "workload": "broadcast", "topology": "tree3"})
         for bad, why in [({}, "bin is required"), ({"bin": "x", "args": "-v"}, "args must be a list"),
+                         ({"bin": "x", "topology": "ring"}, "topology must be one of grid, line, total, tree"),
+                         ({"bin": "x", "topology": ["n2"]}, "topology must be one of"),
                          ({"bin": "x", "workloads": "lin-kv"}, "unknown key"),
                          ({"bin": "x", "workload": "lin_kv"}, "workload must be one of lin-kv, echo")]:
             with pytest.raises(ValueError, match=why):
                 check(bad)
 
-    def test_ready_when_every_program_took_init(self) -> None:
+    def test_ready_when_every_program_is(self) -> None:
+        """Ready is the core's (init_ok, and topology_ok for broadcast), not init_ok alone."""
         spec = get_algorithm("maelstrom")
-        assert spec.is_ready([{"maelstrom": {"inited": True}}] * 2)
-        assert not spec.is_ready([{"maelstrom": {"inited": True}}, {"maelstrom": {"inited": False}}])
+        assert spec.is_ready([{"maelstrom": {"inited": True, "ready": True}}] * 2)
+        assert not spec.is_ready([{"maelstrom": {"inited": True, "ready": True}}, {"maelstrom": {"inited": True, "ready": False}}])
 
 
 class TestRates:

@@ -10,8 +10,13 @@ awaiting ``in_reply_to``) answers the operator command that asked.
 The protocol's documented shapes are the contract: a line that is not a JSON object, a
 message without ``src``, ``dest`` or a ``body`` object with a ``type``, or a ``dest`` that is
 neither a node nor a waiting client is a *protocol error*, recorded as one line naming the
-node and the offending line. Before ``init_ok`` one is fatal (:attr:`MaelstromHost.failure`):
-the host refuses to start. After it, an event; the line is dropped.
+node and the offending line. Before the program is ready one is fatal
+(:attr:`MaelstromHost.failure`): the host refuses to start. After it, an event; the line is dropped.
+
+Ready means ``init_ok`` came back, and for the broadcast workload also ``topology_ok``: as
+Maelstrom's harness does, the host then sends the program a ``topology`` message (from
+``c0``; the whole neighbour map of config ``topology``, :mod:`.topology`) and serves only once
+it is acknowledged. A restarted node's program starts fresh, so it gets both again.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.base import Output
 from chaoslab.algorithms.maelstrom.messages import FromProgram, MaelstromMessage, ToProgram
+from chaoslab.algorithms.maelstrom.topology import neighbours
 
 if TYPE_CHECKING:  # the driver's seeded rng; the host draws nothing from it
     import random
 
 RATE_WINDOW_S = 5.0  # the time constant of the message rates in status (exponentially decayed)
-INIT_CLIENT = "c0"  # who sends init, as Maelstrom's own harness does
+INIT_CLIENT = "c0"  # who sends init (and topology), as Maelstrom's own harness does
 MAX_SHOWN = 200  # characters of an offending line kept in an error
 
 
@@ -65,8 +71,13 @@ class MaelstromHost:
         self.node_id = node_id
         self.node_ids = list(node_ids)
         self.client_timeout_s = float(config.get("client_timeout_ms", 10_000)) / 1000
-        self.inited = False
-        self.failure: str | None = None  # a protocol error before init_ok: the host must not start
+        self.workload = str(config.get("workload", ""))
+        self.topology_kind = str(config.get("topology", "grid"))
+        self.inited = False  # init_ok came back
+        self.ready = False  # and, for broadcast, topology_ok: the node may serve
+        self.topology: list[str] | None = None  # the neighbours sent in topology, once sent
+        self._topology_msg_id: int | None = None
+        self.failure: str | None = None  # a protocol error before ready: the host must not start
         self.errors = 0
         self.last_error = ""
         self.exited: int | None = None
@@ -129,12 +140,14 @@ class MaelstromHost:
 
     def status(self, now: float, log_tail: int = 0) -> dict[str, Any]:
         return {
-            "role": "node" if self.inited else "starting",
+            "role": "node" if self.ready else "starting",
             "term": 0,
             "leader": "",
             "last_heard_s": (now - self.last_heard) if self.last_heard is not None else -1.0,
             "maelstrom": {
                 "inited": self.inited,
+                "ready": self.ready,
+                "topology": self.topology,
                 "errors": self.errors,
                 "last_error": self.last_error,
                 "pending_clients": len(self._pending),
@@ -177,6 +190,9 @@ class MaelstromHost:
             if not self.inited:
                 self.inited = True
                 out.event("init", node_ids=self.node_ids)
+                self._after_init(out)
+        elif dest == INIT_CLIENT and self._topology_msg_id is not None and body.get("in_reply_to") == self._topology_msg_id:
+            self._topology_answered(out, body, line)
         elif (dest, body.get("in_reply_to")) in self._pending:
             request_id, _ = self._pending.pop((dest, body["in_reply_to"]))
             out.reply(request_id, body)
@@ -185,10 +201,27 @@ class MaelstromHost:
         else:
             self._error(out, f"the program wrote to an unknown dest {dest!r}: {shown(line)}")
 
+    def _after_init(self, out: Output) -> None:
+        if self.workload != "broadcast":
+            self.ready = True
+            return
+        mapping = neighbours(self.topology_kind, self.node_ids)
+        self.topology = mapping[self.node_id]
+        self._topology_msg_id = self._next_msg_id()
+        self._to_program(out, INIT_CLIENT, {"type": "topology", "msg_id": self._topology_msg_id, "topology": mapping})
+
+    def _topology_answered(self, out: Output, body: dict[str, Any], line: str) -> None:
+        if self.ready:
+            return  # a repeated answer changes nothing
+        if body["type"] != "topology_ok":
+            return self._error(out, f"the program answered topology with {body['type']!r}, not topology_ok: {shown(line)}")
+        self.ready = True
+        out.event("topology", neighbours=self.topology, topology=self.topology_kind)
+
     def _error(self, out: Output, text: str, event: str = "protocol_error") -> None:
         self.errors += 1
         self.last_error = text
-        if not self.inited and self.failure is None:
+        if not self.ready and self.failure is None:
             self.failure = text
         out.event(event, error=text)
 

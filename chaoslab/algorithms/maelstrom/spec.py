@@ -7,9 +7,10 @@ from typing import Any
 
 from chaoslab.algorithms.maelstrom.core import MaelstromHost
 from chaoslab.algorithms.maelstrom.messages import MESSAGE_TYPES
+from chaoslab.algorithms.maelstrom.topology import TOPOLOGIES
 from chaoslab.algorithms.spec import AlgorithmSpec, StatusColumn
 
-KEYS = {"bin", "args", "init_timeout_ms", "client_timeout_ms", "workload"}
+KEYS = {"bin", "args", "init_timeout_ms", "client_timeout_ms", "workload", "topology"}
 #: Maelstrom's workloads we drive (``--workload``); "" says none in particular
 WORKLOADS = ("lin-kv", "echo", "broadcast", "g-counter")
 
@@ -26,14 +27,17 @@ def _check_config(config: Mapping[str, Any]) -> None:
     workload = config.get("workload", "")
     if workload not in ("", *WORKLOADS):
         raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}, got {workload!r}")
+    if config.get("topology", "grid") not in TOPOLOGIES:
+        raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, got {config['topology']!r}")
     for key in ("init_timeout_ms", "client_timeout_ms"):
         value = config.get(key, 1)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{key} must be a positive number, got {value!r}")
 
 
-def _all_inited(statuses: Sequence[Mapping[str, Any]]) -> bool:
-    return bool(statuses) and all(s.get("maelstrom", {}).get("inited") for s in statuses)
+def _all_ready(statuses: Sequence[Mapping[str, Any]]) -> bool:
+    """Every program answered init (and, for broadcast, topology)."""
+    return bool(statuses) and all(s.get("maelstrom", {}).get("ready") for s in statuses)
 
 
 SPEC = AlgorithmSpec(
@@ -43,7 +47,7 @@ SPEC = AlgorithmSpec(
     message_types=MESSAGE_TYPES,
     roles={"node": "follow", "starting": "follow"},
     check_config=_check_config,
-    ready=_all_inited,
+    ready=_all_ready,
     program="chaoslab.algorithms.maelstrom.adapters.program:ProgramAdapter",
     status_columns=(StatusColumn("errors", "maelstrom.errors"),),
     cli="chaoslab.algorithms.maelstrom.adapters.cli:app",

@@ -1,8 +1,9 @@
 """The user's Maelstrom program beside a host core (``AlgorithmSpec.program``).
 
 Lines the program writes go to the core as ``FromProgram`` inputs; ``ToProgram`` messages the
-core addresses to its own node go to the program's stdin. Start-up waits for ``init_ok``: a
-program that breaks the protocol first (or exits, or is silent past ``init_timeout_ms``) fails
+core addresses to its own node go to the program's stdin. Start-up waits for the core to be
+ready (``init_ok``, and ``topology_ok`` for broadcast): a program that breaks the protocol
+first (or exits, or is silent past ``init_timeout_ms``, which covers both answers) fails
 the node's start with one line, which ``up`` prints and exits 2 on. Once running, a protocol
 error is an event (the core's), and the program exiting ends the node, its exit recorded
 like any node's (status shows the line).
@@ -47,7 +48,7 @@ class ProgramAdapter:
     def _on_exit(self, code: int) -> None:
         self.node.feed(FromProgram("", exited=code))
         self._changed.set()
-        if self.node.core.inited:
+        if self.node.core.ready:
             asyncio.get_running_loop().create_task(self._end_node())
 
     async def _end_node(self) -> None:
@@ -65,14 +66,14 @@ class ProgramAdapter:
         while True:
             if core.failure:
                 raise StartupFailed(core.failure)
-            if core.inited:
+            if core.ready:
                 return
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), give_up - loop.time())
             except TimeoutError:
-                raise StartupFailed(f"the program did not answer init with init_ok "
-                                    f"within {self.init_timeout_s:g}s") from None
+                asked = "topology with topology_ok" if core.inited else "init with init_ok"
+                raise StartupFailed(f"the program did not answer {asked} within {self.init_timeout_s:g}s") from None
 
     async def close(self) -> None:
         await self.program.close()
