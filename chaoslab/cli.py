@@ -87,20 +87,29 @@ def find_cluster(name: Optional[str], stale_ok: bool = False) -> Any:
 def algorithm_options(words: list[str]) -> list[str]:
     """``up``'s options beyond its own, as ``--set`` overrides of the algorithm's section:
     ``--traitors 2 --traitor-ids n3,n5`` means ``--set traitors=2 --set traitor_ids=n3,n5``
-    (the algorithm's ``check_config`` refuses keys it does not know)."""
-    overrides, rest = [], list(words)
+    (the algorithm's ``check_config`` refuses keys it does not know). ``--arg X``, repeatable,
+    adds X as it is (even ``--verbose``) to the ``args`` of an algorithm that runs a program,
+    after any ``--args`` list."""
+    overrides, appended, rest = [], [], list(words)
     while rest:
         word = rest.pop(0)
         if not word.startswith("--") or len(word) < 3:
             raise LabError(f"unexpected argument {word!r} (options look like --key value)")
         key, sep, value = word[2:].partition("=")
+        if key == "arg":
+            if not sep and not rest:
+                raise LabError("--arg needs a value: one argument for the program, e.g. --arg --verbose")
+            value = value if sep else rest.pop(0)
+            # a TOML string (JSON's escapes are TOML's, but DEL must be escaped too)
+            appended.append("args+=" + json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f"))
+            continue
         if not sep:
             if not rest or rest[0].startswith("--"):
                 value = "true"  # a bare flag
             else:
                 value = rest.pop(0)
         overrides.append(f"{key.replace('-', '_')}={value}")
-    return overrides
+    return overrides + appended
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -119,7 +128,8 @@ def up(
     """Start a cluster of real node processes; return once it serves and its algorithm is ready (e.g. a leader is elected).
 
     Options the algorithm defines go after it, as --KEY VALUE: `up byzantine --traitors 2`
-    is `up byzantine --set traitors=2`.
+    is `up byzantine --set traitors=2`. A program's arguments (maelstrom): --args '["-v"]', or
+    --arg -v, repeatable.
     """
     from chaoslab.lab.cluster import Cluster
     from chaoslab.lab.spec import ClusterSpec

@@ -76,6 +76,8 @@ def build_spec(
         raise LabError(f"{path} defines a {doc['algorithm']!r} cluster, not {section!r}")
     for text in overrides or []:
         keys, value = parse_override(text)
+        append = keys[-1].endswith("+")  # `KEY+=VALUE`: one more item of the list at KEY (up's --arg)
+        keys[-1] = keys[-1].removesuffix("+").strip()
         if len(keys) == 1 and keys[0] not in ("nodes", "seed", "faults"):
             keys = [section, *keys]  # `--set heartbeat_ms=30` means the algorithm's key
         target = doc
@@ -83,6 +85,11 @@ def build_spec(
             target = target.setdefault(k, {})
             if not isinstance(target, dict):
                 raise LabError(f"--set {text}: {k} is not a table")
+        if append:
+            items = target.get(keys[-1], [])
+            if not isinstance(items, list):
+                raise LabError(f"--set {text}: {keys[-1]} is not a list (it is {items!r})")
+            value = [*items, value]
         target[keys[-1]] = value
     n = nodes if nodes is not None else doc.get("nodes", 5)
     most = min(algo.max_nodes or MAX_NODES, MAX_NODES)

@@ -49,6 +49,34 @@ class TestAlgorithmOptions:
             algorithm_options(["--traitors", "1", "stray"])
 
 
+class TestProgramArguments:
+    def test_arg_adds_one_argument_as_it_is(self) -> None:
+        """--arg takes the next word verbatim, even one that looks like an option or a number."""
+        assert algorithm_options(["--arg", "--verbose", "--arg=5", "--bin", "x"]) == ["bin=x", 'args+="--verbose"', 'args+="5"']
+
+    def test_args_then_arg_in_order_whatever_the_order_given(self) -> None:
+        """Each --arg comes after the --args list, even when written before it, and after --set / the file."""
+        overrides = algorithm_options(["--bin", "node", "--arg", "b c", "--args", '["a"]', "--arg", 'q"\\é\x7f'])
+        config = build_spec("maelstrom", seed=1, overrides=overrides).config
+        assert config["bin"] == "node" and config["args"] == ["a", "b c", 'q"\\é\x7f']
+        config = build_spec("maelstrom", seed=1, overrides=['args=["-x"]', *algorithm_options(["--bin", "node", "--arg", "y"])]).config
+        assert config["args"] == ["-x", "y"]
+
+    def test_a_missing_value_is_one_line(self) -> None:
+        with pytest.raises(LabError, match="^--arg needs a value: one argument for the program"):
+            algorithm_options(["--bin", "x", "--arg"])
+
+    def test_appending_to_what_is_not_a_list_is_refused(self) -> None:
+        """KEY+=VALUE is generic (faults too); a key holding a scalar is a one-line error."""
+        assert build_spec("maelstrom", seed=1, overrides=["bin=x", 'faults+="drop 10%"']).faults == ["drop 10%"]
+        with pytest.raises(LabError, match=r"--set bin\+=y: bin is not a list"):
+            build_spec("maelstrom", seed=1, overrides=["bin=x", "bin+=y"])
+
+    def test_an_algorithm_without_a_program_refuses_arg(self) -> None:
+        with pytest.raises(LabError, match="raft config: .*args"):
+            build_spec("raft", seed=1, overrides=algorithm_options(["--arg", "x"]))
+
+
 class TestResolvedConfig:
     def test_resolved_config_is_seeded_and_written_down(self) -> None:
         """The same seed makes the same cluster-wide choice; it lands in the config every node reads."""
