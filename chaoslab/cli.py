@@ -368,11 +368,18 @@ def _value(parse: Any, text: Optional[str]) -> Any:
         raise LabError(str(exc)) from None
 
 
+def _rule_links(rule: Any) -> str:
+    return f"{','.join(rule.src) or '*'} -> {','.join(rule.dst) or '*'}"
+
+
 def _fault_summary(state: Any) -> None:
     if not state.rules:
         out.print("no faults")
+    labels = [rule.label for rule in state.rules]
     for rule in state.rules:
-        out.print(f"[bold]{rule.id}[/] {rule.label}", highlight=False)
+        # A partition is one rule a direction under one label: say which direction each is.
+        links = f" ({_rule_links(rule)})" if labels.count(rule.label) > 1 else ""
+        out.print(f"[bold]{rule.id}[/] {rule.label}{links}", highlight=False)
     if state.partition_groups:
         out.print("groups: " + " | ".join(state.partition_groups), highlight=False)
 
@@ -497,8 +504,7 @@ def faults(name: NameOpt = None, as_json: JsonOpt = False) -> None:
     now = time.time()
     rules = Table("id", "fault", "links", "expires", box=box.SIMPLE_HEAD, pad_edge=False, title="rules", title_justify="left")
     for r in state.rules:
-        links = f"{','.join(r.src) or '*'} -> {','.join(r.dst) or '*'}"
-        rules.add_row(r.id, r.label, links, f"in {r.expires_at - now:.1f}s" if r.expires_at else "-")
+        rules.add_row(r.id, r.label, _rule_links(r), f"in {r.expires_at - now:.1f}s" if r.expires_at else "-")
     if state.rules:
         out.print(rules)
     links = Table("link", "sent", "deliv", "drop", "dup", "flight", "delay", "reord", "bytes", "msg/s", box=box.SIMPLE_HEAD,
