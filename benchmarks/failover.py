@@ -5,7 +5,7 @@
 One cluster (``Cluster.up`` in a temporary home) with the default timeouts of
 ``clusters/raft.toml`` (election 150-300 ms, heartbeat 50 ms) unless ``--set``
 says otherwise. A writer in this process (grpc.aio) puts continuously, one
-write at a time, each with its client id and a fresh seq that its retries keep;
+write at a time, each in its session (registered first) with a fresh seq that its retries keep;
 an attempt times out after ``--attempt-timeout`` s, and a refused, failed or
 redirected attempt moves to the hinted leader or the next node after
 ``--retry-ms``, so the writer notices a new leader within a few milliseconds.
@@ -75,6 +75,7 @@ class Writer:
         self.attempt_timeout = attempt_timeout
         self.retry_s = retry_s
         self.client_id = f"failover-{os.getpid()}-{random.randrange(1 << 30):x}"
+        self.session = 0
         self.seq = 0
         self.target = self.nodes[0]
         self.acks: list[Ack] = []
@@ -88,30 +89,40 @@ class Writer:
         return self.nodes[(self.nodes.index(node) + 1) % len(self.nodes)]
 
     async def run(self) -> None:
+        registered = await self._until_ok(kv_pb2.KVRequest(client_id=self.client_id, op=kv_pb2.KV_OP_REGISTER))
+        if registered is None:
+            return
+        self.session = registered[0].session  # so that a retried write applies once
         while not self.stop:
             self.seq += 1
-            req = kv_pb2.KVRequest(client_id=self.client_id, seq=self.seq, op=kv_pb2.KV_OP_PUT,
-                                   key="failover", value=str(self.seq))
+            req = kv_pb2.KVRequest(client_id=self.client_id, session=self.session, seq=self.seq,
+                                   op=kv_pb2.KV_OP_PUT, key="failover", value=str(self.seq))
             started = time.perf_counter()
-            while not self.stop:
-                node = self.target
-                self.attempts += 1
-                try:
-                    reply = await self.stubs[node].Execute(req, timeout=self.attempt_timeout, metadata=self.metadata)
-                except grpc.aio.AioRpcError as exc:
-                    reply = None
-                    self.last_error = f"{node}: {exc.code().name.lower()} {exc.details()}"
-                if reply is not None and reply.code == kv_pb2.KV_CODE_OK:
-                    now = time.perf_counter()
-                    self.acks.append(Ack(now, node, self.seq, now - started))
-                    self.new_ack.set()
-                    break
-                self.failed_attempts += 1
-                if reply is not None:
-                    self.last_error = f"{node}: {kv_pb2.KVCode.Name(reply.code)} {reply.error} (hint {reply.leader_hint!r})"
-                hint = reply.leader_hint if reply is not None else ""
-                self.target = hint if hint in self.stubs and hint != node else self._next(node)
-                await asyncio.sleep(self.retry_s)
+            answered = await self._until_ok(req)
+            if answered is not None:
+                now = time.perf_counter()
+                self.acks.append(Ack(now, answered[1], self.seq, now - started))
+                self.new_ack.set()
+
+    async def _until_ok(self, req: kv_pb2.KVRequest) -> tuple[kv_pb2.KVReply, str] | None:
+        """Send ``req`` to one node after another until one acknowledges it (None: stopped first)."""
+        while not self.stop:
+            node = self.target
+            self.attempts += 1
+            try:
+                reply = await self.stubs[node].Execute(req, timeout=self.attempt_timeout, metadata=self.metadata)
+            except grpc.aio.AioRpcError as exc:
+                reply = None
+                self.last_error = f"{node}: {exc.code().name.lower()} {exc.details()}"
+            if reply is not None and reply.code == kv_pb2.KV_CODE_OK:
+                return reply, node
+            self.failed_attempts += 1
+            if reply is not None:
+                self.last_error = f"{node}: {kv_pb2.KVCode.Name(reply.code)} {reply.error} (hint {reply.leader_hint!r})"
+            hint = reply.leader_hint if reply is not None else ""
+            self.target = hint if hint in self.stubs and hint != node else self._next(node)
+            await asyncio.sleep(self.retry_s)
+        return None
 
     async def close(self) -> None:
         self.stop = True

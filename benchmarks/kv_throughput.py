@@ -6,9 +6,10 @@
 For each node count, one cluster (``Cluster.up`` in a temporary home, so
 nothing leaks); its leader found through the supervisor's status. For each
 workload (``put``: writes only; ``mixed``: 50 % get, 50 % put) and each client
-count, that many closed-loop clients run in this process on grpc.aio: each has
-its own client id and increasing seq and one request in flight at a time (a
-session allows no more), so N clients keep N requests in flight. By default
+count, that many closed-loop clients run in this process on grpc.aio: each
+registers a session first (before the warm-up), then has one request in flight
+at a time with an increasing seq (a session allows no more), so N clients keep
+N requests in flight. By default
 they share ``--conns`` long-lived ``KV.Stream`` calls to the leader: whatever
 the clients queued while the previous write was out goes as one ``KVBatch``,
 and replies (``KVReplyBatch``) are matched by client id and seq. ``--api
@@ -212,10 +213,25 @@ class Client:
     def __init__(self, conn: Any, cid: str, mixed: bool, window: Window, stats: Stats, rng: random.Random) -> None:
         self.conn, self.cid, self.mixed, self.window, self.stats, self.rng = conn, cid, mixed, window, stats, rng
         self.seq = 0
+        self.session = 0
         self.t0 = 0.0
         self.stopped = False
         self.idle = asyncio.Event()
         self.value = "v" * VALUE_BYTES
+
+    def start(self) -> None:
+        """Register a session (matched on the stream by seq 0), then start the loop."""
+        if self.stopped:
+            self.idle.set()
+            return
+        self.conn.submit({"client_id": self.cid, "seq": 0, "op": kv_pb2.KV_OP_REGISTER}, self.on_registered)
+
+    def on_registered(self, reply: Any) -> None:
+        if isinstance(reply, kv_pb2.KVReply) and reply.code == OK and reply.session:
+            self.session = reply.session
+            self.send()
+        else:
+            asyncio.get_running_loop().call_later(0.01, self.start)
 
     def send(self) -> None:
         if self.stopped:
@@ -225,7 +241,8 @@ class Client:
         get = self.mixed and self.rng.random() < 0.5
         # A get needs a seq too, only so that its reply can be matched on the stream;
         # the state machine ignores it (reads are not logged).
-        req = {"client_id": self.cid, "seq": self.seq, "op": kv_pb2.KV_OP_GET if get else kv_pb2.KV_OP_PUT,
+        req = {"client_id": self.cid, "session": self.session, "seq": self.seq,
+               "op": kv_pb2.KV_OP_GET if get else kv_pb2.KV_OP_PUT,
                "key": KEY_NAMES[int(self.rng.random() * KEYS)], "value": "" if get else self.value}
         self.t0 = time.perf_counter()
         self.conn.submit(req, self.on_reply)
@@ -300,13 +317,14 @@ async def measure(conns: list[Any], nodes: int, workload: str, n_clients: int, w
                   timeout: float, procs: Processes, seed: int) -> Result:
     stats, window = Stats(), Window()
     rng = random.Random(seed)
-    # Fresh client ids for every measurement: a repeated one would restart its seq at 1 (stale).
+    # Fresh client ids for every measurement: replies are matched by (client_id, seq), and a late one
+    # from the last measurement must match nothing.
     tag = f"{workload[0]}{n_clients}-{next(_MEASUREMENTS)}-{rng.randrange(1 << 30):x}"
     clients = [Client(conns[i % len(conns)], f"{tag}-c{i}", workload == "mixed", window, stats, random.Random(rng.random()))
                for i in range(n_clients)]
     try:
         for c in clients:
-            c.send()
+            c.start()
         await asyncio.sleep(warmup)
         cpu0 = procs.sample()
         window.start = time.perf_counter()

@@ -4,10 +4,19 @@
     kv = KVClient.for_cluster(cluster)      # or KVClient({"n1": "127.0.0.1:7001", ...}, secret=...)
     kv.put("k", "1"); kv.get("k"); kv.cas("k", "1", "2")
 
-Every write carries this client's id and a fresh sequence number, and a retry
-reuses them, so a write applies at most once even when a reply is lost. A call
-that is not acknowledged by its deadline raises :class:`NotAcknowledged`,
-which says whether the write may have been applied.
+Before its first write a client registers a session (one round trip and one
+log entry a client lifetime; Raft thesis §6.3). Every write carries that
+session and a fresh sequence number, and a retry reuses them, so a write
+applies at most once even when a reply is lost. A call that is not
+acknowledged by its deadline raises :class:`NotAcknowledged`, which says
+whether the write may have been applied.
+
+A cluster keeps a bounded number of sessions (``raft.max_sessions``). When it
+has forgotten this client's, a write is answered ``SESSION_EXPIRED``, not
+applied. If no earlier try of that write may have been applied, the client
+registers anew and sends it again; otherwise it cannot know whether the write
+took effect and raises :class:`NotAcknowledged` with ``unknown`` set, and the
+next write registers a new session.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ _HOME_QUIET = 1.0  # seconds a home node that did not answer is left out of the 
 OK = kv_pb2.KV_CODE_OK
 NOT_FOUND = kv_pb2.KV_CODE_NOT_FOUND
 CAS_MISMATCH = kv_pb2.KV_CODE_CAS_MISMATCH
+SESSION_EXPIRED = kv_pb2.KV_CODE_SESSION_EXPIRED
 _RETRY = (kv_pb2.KV_CODE_NOT_LEADER, kv_pb2.KV_CODE_UNAVAILABLE)
 _REFUSED = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAUTHENTICATED)
 
@@ -78,8 +88,10 @@ class KVClient:
         self._home_quiet_until = 0.0  # a home that did not answer is skipped until then
         self.addresses = dict(addresses)
         self._metadata = secret_metadata(secret) if secret else None
-        self.client_id = client_id or uuid.uuid4().hex[:12]
+        self.client_id = client_id or uuid.uuid4().hex[:12]  # a label: replies echo it
         self.timeout = timeout
+        self.session = 0  # the cluster's id of this client's session; 0 until the first write registers
+        # Grows over the client's life, across sessions: a new session only needs seqs above 0.
         self._seq = itertools.count(1)
         self._leader: str | None = None
         self._channels: dict[str, grpc.Channel] = {}
@@ -134,13 +146,46 @@ class KVClient:
             nodes.insert(0, node)
         return nodes
 
+    def register(self, timeout: float | None = None) -> int:
+        """Open a new session (writes do so themselves when they need one); its id."""
+        self._register(time.monotonic() + (timeout if timeout is not None else self.timeout))
+        return self.session
+
+    def _register(self, deadline: float) -> None:
+        request = kv_pb2.KVRequest(client_id=self.client_id, op=kv_pb2.KV_OP_REGISTER)
+        # Not a write of the caller's: a registration lost in flight opens a session nobody uses, no more.
+        reply, _, _ = self._send(request, deadline, write=False, what="registering a session: ")
+        if reply.code != OK or not reply.session:
+            raise LabError(f"registering a session failed: {reply.error or kv_pb2.KVCode.Name(reply.code)}")
+        self.session = reply.session
+
     def _call(self, op: int, key: str, timeout: float | None = None, **fields: Any) -> Result:
-        write = op != kv_pb2.KV_OP_GET
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         try:
-            request = kv_pb2.KVRequest(client_id=self.client_id, seq=next(self._seq) if write else 0, op=op, key=key, **fields)
+            request = kv_pb2.KVRequest(client_id=self.client_id, op=op, key=key, **fields)
         except UnicodeEncodeError:  # e.g. a key from a command line that was not UTF-8
             raise LabError("keys and values must be text (UTF-8): this one has bytes that are not") from None
-        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        if op == kv_pb2.KV_OP_GET:
+            reply, node, _ = self._send(request, deadline, write=False)
+            return Result(reply.code, reply.value, reply.index, node)
+        while True:
+            if not self.session:
+                self._register(deadline)
+            request.session, request.seq = self.session, next(self._seq)
+            reply, node, unknown = self._send(request, deadline, write=True)
+            if reply.code != SESSION_EXPIRED:
+                return Result(reply.code, reply.value, reply.index, node)
+            self.session = 0  # forgotten by the cluster: the next try or write registers anew
+            if unknown:
+                raise NotAcknowledged(f"session expired ({node}: {reply.error}); outcome unknown: an earlier "
+                                      "try may have been applied", unknown=True)
+            # Every earlier try was surely not applied, and this one was refused: send it anew.
+
+    def _send(self, request: kv_pb2.KVRequest, deadline: float, write: bool,
+              what: str = "") -> tuple[kv_pb2.KVReply, str, bool]:
+        """Send ``request`` until a node answers it with something other than "try elsewhere":
+        that reply, who gave it, and whether an earlier try may have been applied (a write's).
+        ``NotAcknowledged`` at the deadline; ``LabError`` if refused outright or a bad request."""
         unknown = False  # did any attempt possibly reach a leader that may apply it?
         last_error = "no node answered"
         backoff = _BACKOFF[0]
@@ -182,10 +227,10 @@ class KVClient:
                 self._leader = node
                 if reply.code == kv_pb2.KV_CODE_BAD_REQUEST:
                     raise LabError(f"bad request: {reply.error}")
-                return Result(reply.code, reply.value, reply.index, node)
+                return reply, node, unknown
             if time.monotonic() >= deadline:
                 outcome = "outcome unknown: it may have been applied" if unknown else "not applied"
-                raise NotAcknowledged(f"not acknowledged within the deadline ({last_error}); {outcome}", unknown)
+                raise NotAcknowledged(f"{what}not acknowledged within the deadline ({last_error}); {outcome}", unknown)
             if redirected:
                 continue
             time.sleep(min(backoff, max(0.0, deadline - time.monotonic())))

@@ -8,7 +8,7 @@ one ``KVReplyBatch``, so a busy stream pays gRPC's per-message cost per batch.
 
 A request not answered by its deadline is answered UNAVAILABLE with "outcome
 unknown": the core may still apply it, which is why clients retry with the
-same (client_id, seq).
+same (session, seq).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any
 
 import grpc
 
-from chaoslab.algorithms.kv.commands import OPS, KVCode, KVResult
+from chaoslab.algorithms.kv.commands import OPS, KVCode, KVOp, KVResult
 from chaoslab.v1 import kv_pb2, kv_pb2_grpc
 
 DEFAULT_DEADLINE = 5.0  # when the client sent none
+_REGISTER = KVOp.REGISTER  # the one op with no key
 _MARGIN = 0.05  # answer a unary call this much before its gRPC deadline, so the reply still arrives
 
 Submit = Callable[[list[Any], Callable[[int, Any], None]], list[int]]
@@ -114,13 +115,15 @@ class KVService(kv_pb2_grpc.KVServicer):
         if result.leader_hint:
             reply.leader_hint = result.leader_hint
             reply.leader_address = self._address_of(result.leader_hint)
+        if result.session:
+            reply.session = result.session
 
     def submit_all(self, requests: Iterable[kv_pb2.KVRequest], deadline: float, answer: Answer) -> None:
         """Hand requests to the core; ``answer(request, result)`` is called once for each, within ``deadline`` seconds."""
         batch = _Batch(self, answer)
         valid: list[kv_pb2.KVRequest] = []
         for request in requests:
-            if request.op in OPS and request.key:
+            if request.op in OPS and (request.key or request.op == _REGISTER):
                 valid.append(request)
             else:
                 answer(request, KVResult(KVCode.BAD_REQUEST, error="a request needs an op and a key"))

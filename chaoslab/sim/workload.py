@@ -1,11 +1,17 @@
 """Jepsen-style clients for the simulator: a key-value workload and its history.
 
 Each client runs one operation at a time against the node it believes is
-the leader. A ``NOT_LEADER`` answer sends it to the hinted node; an
-``UNAVAILABLE`` answer or silence (a lost message, a crashed node) makes it
-retry, always with the *same* ``(client_id, seq)``, so a write that did land
-is not applied twice. After ``give_up`` seconds it stops trying: a write's
-outcome is then unknown (``info``); a read had no effect (``fail``).
+the leader. Before its first write it registers a session (a ``REGISTER``
+command through the log; the store allocates the id). A ``NOT_LEADER``
+answer sends it to the hinted node; an ``UNAVAILABLE`` answer or silence (a
+lost message, a crashed node) makes it retry, always with the *same*
+``(session, seq)``, so a write that did land is not applied twice. After
+``give_up`` seconds it stops trying: a write's outcome is then unknown
+(``info``), unless it was never sent (still registering: ``fail``); a read had
+no effect (``fail``). A write answered ``SESSION_EXPIRED`` (the store forgot
+the session) was not applied by that try but may have been by an earlier one
+(or by a duplicate of it): ``info``, and the client registers again before its
+next write.
 
 The history is one record per invoke and per completion, in virtual-time
 order, shaped like Jepsen's (``process``, ``type``, ``f``, ``key``,
@@ -68,15 +74,18 @@ class AckedWrite:
 
 
 class _Client:
-    __slots__ = ("attempt", "command", "f", "invoked_at", "op_id", "process", "seq", "target", "value")
+    __slots__ = ("attempt", "command", "f", "invoked_at", "op_id", "process", "seq", "session", "target", "value",
+                 "operation")
 
     def __init__(self, process: int, target: str) -> None:
         self.process = process
-        self.seq = 0
+        self.seq = 0  # grows over the client's life, across sessions
+        self.session = 0  # 0: none yet, or the last one expired
         self.target = target
         self.op_id = 0  # which operation is in progress (0: none)
         self.attempt = 0  # which try of it
-        self.command: KVCommand | None = None
+        self.command: KVCommand | None = None  # what is being sent: the operation's, or a registration first
+        self.operation: KVCommand | None = None  # the operation's command
         self.f = ""
         self.value: Any = None
         self.invoked_at = 0.0
@@ -142,7 +151,7 @@ class Workload:
         """Record every operation still in progress as unknown (``info``), e.g. at the end of a run."""
         for c in self.clients:
             if c.op_id:
-                self._complete(c, "info" if c.f != "get" else "fail", error="still running at the end")
+                self._complete(c, self._abandoned(c), error="still running at the end")
 
     def counts(self) -> dict[str, int]:
         out = {"ok": 0, "fail": 0, "info": 0}
@@ -165,7 +174,7 @@ class Workload:
         key = rng.choice(self.keys)
         c.seq += 1
         token = f"{c.process}.{c.seq}"  # unique: every written value names its write
-        command = KVCommand(_OPS[f], key, client_id=f"c{c.process}", seq=c.seq)
+        command = KVCommand(_OPS[f], key, seq=c.seq)
         value: Any = None
         if f == "put":
             command.value = value = token
@@ -180,7 +189,12 @@ class Workload:
             command.value = token
             value = [old, token]
         self._ops += 1
-        c.op_id, c.attempt, c.command, c.f, c.value, c.invoked_at = self._ops, 0, command, f, value, self.sim.now
+        c.op_id, c.attempt, c.operation, c.f, c.value, c.invoked_at = self._ops, 0, command, f, value, self.sim.now
+        c.command = command
+        if f != "get":
+            command.session = c.session
+            if not c.session:
+                c.command = KVCommand(KVOp.REGISTER, "")
         self.history.append(HistoryOp(c.process, "invoke", f, key, value, self.sim.now))
         self._send(c)
 
@@ -191,12 +205,21 @@ class Workload:
         self.sim.at(self.sim.now + self.timeout, lambda s: self._timed_out(c, op_id, attempt))
 
     def _reply(self, c: _Client, op_id: int, attempt: int, call: ClientCall) -> None:
-        if c.op_id != op_id:
-            return  # an answer to an operation already completed (or given up)
+        if c.op_id != op_id or call.command is not c.command:
+            return  # an answer to an operation already completed (or given up), or a registration done
         result: KVResult = call.result
         code = KVCode(result.code)
-        if code in _FINAL:
+        registering = c.command is not c.operation
+        if registering and code == KVCode.OK:
+            assert c.operation is not None
+            c.session = c.operation.session = result.session
+            c.command = c.operation
+            self._send(c)
+        elif code in _FINAL:
             self._finish_op(c, result)
+        elif code == KVCode.SESSION_EXPIRED:
+            c.session = 0  # the next write registers anew
+            self._complete(c, "info", error=result.error)
         elif attempt == c.attempt:  # only the latest try decides where to go next
             if result.leader_hint:
                 c.target = result.leader_hint
@@ -211,17 +234,23 @@ class Workload:
 
     def _retry(self, c: _Client, backoff: float) -> None:
         if self.sim.now - c.invoked_at >= self.give_up:
-            self._complete(c, "info" if c.f != "get" else "fail", error="gave up")
+            self._complete(c, self._abandoned(c), error="gave up")
             return
         op_id, attempt = c.op_id, c.attempt
         self.sim.at(
             self.sim.now + backoff, lambda s: self._send(c) if (c.op_id, c.attempt) == (op_id, attempt) else None
         )
 
+    @staticmethod
+    def _abandoned(c: _Client) -> str:
+        """How an operation given up on ends: a read, or a write never sent (still registering),
+        surely had no effect (``fail``); a write that was sent may have (``info``)."""
+        return "fail" if c.f == "get" or c.command is not c.operation else "info"
+
     def _finish_op(self, c: _Client, result: KVResult) -> None:
-        assert c.command is not None
+        assert c.operation is not None
         code = KVCode(result.code)
-        key = c.command.key
+        key = c.operation.key
         if c.f == "get":
             value = result.value if code == KVCode.OK else None
             if code in (KVCode.OK, KVCode.NOT_FOUND):
@@ -233,8 +262,8 @@ class Workload:
             return
         if code == KVCode.OK:
             if c.f in ("put", "cas"):
-                self._values[key] = c.command.value
-            self.acked.append(AckedWrite(c.command, result.index, self.sim.now))
+                self._values[key] = c.operation.value
+            self.acked.append(AckedWrite(c.operation, result.index, self.sim.now))
             self._complete(c, "ok", index=result.index)
         else:
             if code == KVCode.CAS_MISMATCH and result.value:
@@ -242,9 +271,9 @@ class Workload:
             self._complete(c, "fail", error=result.error or code.name.lower())
 
     def _complete(self, c: _Client, kind: str, *, value: Any = None, index: int = 0, error: str = "") -> None:
-        assert c.command is not None
+        assert c.operation is not None
         shown = value if c.f == "get" else c.value
-        self.history.append(HistoryOp(c.process, kind, c.f, c.command.key, shown, self.sim.now, index, error))
+        self.history.append(HistoryOp(c.process, kind, c.f, c.operation.key, shown, self.sim.now, index, error))
         c.op_id = 0
         self.sim.at(self.sim.now + self._think(), lambda s: self._invoke(c))
 

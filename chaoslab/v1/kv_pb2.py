@@ -24,25 +24,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63haoslab/v1/kv.proto\x12\x0b\x63haoslab.v1\"\x8f\x01\n\tKVRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x1d\n\x02op\x18\x03 \x01(\x0e\x32\x11.chaoslab.v1.KVOp\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\t\x12\x10\n\x08\x65xpected\x18\x06 \x01(\t\x12\x15\n\rexpect_absent\x18\x07 \x01(\x08\"\xa6\x01\n\x07KVReply\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.chaoslab.v1.KVCode\x12\r\n\x05value\x18\x02 \x01(\t\x12\x13\n\x0bleader_hint\x18\x03 \x01(\t\x12\x16\n\x0eleader_address\x18\x04 \x01(\t\x12\r\n\x05index\x18\x05 \x01(\x04\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x11\n\tclient_id\x18\x07 \x01(\t\x12\x0b\n\x03seq\x18\x08 \x01(\x04\"3\n\x07KVBatch\x12(\n\x08requests\x18\x01 \x03(\x0b\x32\x16.chaoslab.v1.KVRequest\"5\n\x0cKVReplyBatch\x12%\n\x07replies\x18\x01 \x03(\x0b\x32\x14.chaoslab.v1.KVReply*n\n\x04KVOp\x12\x15\n\x11KV_OP_UNSPECIFIED\x10\x00\x12\r\n\tKV_OP_GET\x10\x01\x12\r\n\tKV_OP_PUT\x10\x02\x12\r\n\tKV_OP_CAS\x10\x03\x12\x10\n\x0cKV_OP_APPEND\x10\x04\x12\x10\n\x0cKV_OP_DELETE\x10\x05*\x93\x01\n\x06KVCode\x12\x0e\n\nKV_CODE_OK\x10\x00\x12\x15\n\x11KV_CODE_NOT_FOUND\x10\x01\x12\x18\n\x14KV_CODE_CAS_MISMATCH\x10\x02\x12\x16\n\x12KV_CODE_NOT_LEADER\x10\x03\x12\x17\n\x13KV_CODE_UNAVAILABLE\x10\x04\x12\x17\n\x13KV_CODE_BAD_REQUEST\x10\x05\x32|\n\x02KV\x12\x37\n\x07\x45xecute\x12\x16.chaoslab.v1.KVRequest\x1a\x14.chaoslab.v1.KVReply\x12=\n\x06Stream\x12\x14.chaoslab.v1.KVBatch\x1a\x19.chaoslab.v1.KVReplyBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63haoslab/v1/kv.proto\x12\x0b\x63haoslab.v1\"\xa0\x01\n\tKVRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x1d\n\x02op\x18\x03 \x01(\x0e\x32\x11.chaoslab.v1.KVOp\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\t\x12\x10\n\x08\x65xpected\x18\x06 \x01(\t\x12\x15\n\rexpect_absent\x18\x07 \x01(\x08\x12\x0f\n\x07session\x18\x08 \x01(\x04\"\xb7\x01\n\x07KVReply\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.chaoslab.v1.KVCode\x12\r\n\x05value\x18\x02 \x01(\t\x12\x13\n\x0bleader_hint\x18\x03 \x01(\t\x12\x16\n\x0eleader_address\x18\x04 \x01(\t\x12\r\n\x05index\x18\x05 \x01(\x04\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x11\n\tclient_id\x18\x07 \x01(\t\x12\x0b\n\x03seq\x18\x08 \x01(\x04\x12\x0f\n\x07session\x18\t \x01(\x04\"3\n\x07KVBatch\x12(\n\x08requests\x18\x01 \x03(\x0b\x32\x16.chaoslab.v1.KVRequest\"5\n\x0cKVReplyBatch\x12%\n\x07replies\x18\x01 \x03(\x0b\x32\x14.chaoslab.v1.KVReply*\x82\x01\n\x04KVOp\x12\x15\n\x11KV_OP_UNSPECIFIED\x10\x00\x12\r\n\tKV_OP_GET\x10\x01\x12\r\n\tKV_OP_PUT\x10\x02\x12\r\n\tKV_OP_CAS\x10\x03\x12\x10\n\x0cKV_OP_APPEND\x10\x04\x12\x10\n\x0cKV_OP_DELETE\x10\x05\x12\x12\n\x0eKV_OP_REGISTER\x10\x06*\xb0\x01\n\x06KVCode\x12\x0e\n\nKV_CODE_OK\x10\x00\x12\x15\n\x11KV_CODE_NOT_FOUND\x10\x01\x12\x18\n\x14KV_CODE_CAS_MISMATCH\x10\x02\x12\x16\n\x12KV_CODE_NOT_LEADER\x10\x03\x12\x17\n\x13KV_CODE_UNAVAILABLE\x10\x04\x12\x17\n\x13KV_CODE_BAD_REQUEST\x10\x05\x12\x1b\n\x17KV_CODE_SESSION_EXPIRED\x10\x06\x32|\n\x02KV\x12\x37\n\x07\x45xecute\x12\x16.chaoslab.v1.KVRequest\x1a\x14.chaoslab.v1.KVReply\x12=\n\x06Stream\x12\x14.chaoslab.v1.KVBatch\x1a\x19.chaoslab.v1.KVReplyBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chaoslab.v1.kv_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KVOP']._serialized_start=460
-  _globals['_KVOP']._serialized_end=570
-  _globals['_KVCODE']._serialized_start=573
-  _globals['_KVCODE']._serialized_end=720
+  _globals['_KVOP']._serialized_start=495
+  _globals['_KVOP']._serialized_end=625
+  _globals['_KVCODE']._serialized_start=628
+  _globals['_KVCODE']._serialized_end=804
   _globals['_KVREQUEST']._serialized_start=38
-  _globals['_KVREQUEST']._serialized_end=181
-  _globals['_KVREPLY']._serialized_start=184
-  _globals['_KVREPLY']._serialized_end=350
-  _globals['_KVBATCH']._serialized_start=352
-  _globals['_KVBATCH']._serialized_end=403
-  _globals['_KVREPLYBATCH']._serialized_start=405
-  _globals['_KVREPLYBATCH']._serialized_end=458
-  _globals['_KV']._serialized_start=722
-  _globals['_KV']._serialized_end=846
+  _globals['_KVREQUEST']._serialized_end=198
+  _globals['_KVREPLY']._serialized_start=201
+  _globals['_KVREPLY']._serialized_end=384
+  _globals['_KVBATCH']._serialized_start=386
+  _globals['_KVBATCH']._serialized_end=437
+  _globals['_KVREPLYBATCH']._serialized_start=439
+  _globals['_KVREPLYBATCH']._serialized_end=492
+  _globals['_KV']._serialized_start=806
+  _globals['_KV']._serialized_end=930
 # @@protoc_insertion_point(module_scope)

@@ -15,6 +15,7 @@ class KVOp(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KV_OP_CAS: _ClassVar[KVOp]
     KV_OP_APPEND: _ClassVar[KVOp]
     KV_OP_DELETE: _ClassVar[KVOp]
+    KV_OP_REGISTER: _ClassVar[KVOp]
 
 class KVCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -24,21 +25,24 @@ class KVCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KV_CODE_NOT_LEADER: _ClassVar[KVCode]
     KV_CODE_UNAVAILABLE: _ClassVar[KVCode]
     KV_CODE_BAD_REQUEST: _ClassVar[KVCode]
+    KV_CODE_SESSION_EXPIRED: _ClassVar[KVCode]
 KV_OP_UNSPECIFIED: KVOp
 KV_OP_GET: KVOp
 KV_OP_PUT: KVOp
 KV_OP_CAS: KVOp
 KV_OP_APPEND: KVOp
 KV_OP_DELETE: KVOp
+KV_OP_REGISTER: KVOp
 KV_CODE_OK: KVCode
 KV_CODE_NOT_FOUND: KVCode
 KV_CODE_CAS_MISMATCH: KVCode
 KV_CODE_NOT_LEADER: KVCode
 KV_CODE_UNAVAILABLE: KVCode
 KV_CODE_BAD_REQUEST: KVCode
+KV_CODE_SESSION_EXPIRED: KVCode
 
 class KVRequest(_message.Message):
-    __slots__ = ("client_id", "seq", "op", "key", "value", "expected", "expect_absent")
+    __slots__ = ("client_id", "seq", "op", "key", "value", "expected", "expect_absent", "session")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     OP_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +50,7 @@ class KVRequest(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_FIELD_NUMBER: _ClassVar[int]
     EXPECT_ABSENT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     seq: int
     op: KVOp
@@ -53,10 +58,11 @@ class KVRequest(_message.Message):
     value: str
     expected: str
     expect_absent: bool
-    def __init__(self, client_id: _Optional[str] = ..., seq: _Optional[int] = ..., op: _Optional[_Union[KVOp, str]] = ..., key: _Optional[str] = ..., value: _Optional[str] = ..., expected: _Optional[str] = ..., expect_absent: _Optional[bool] = ...) -> None: ...
+    session: int
+    def __init__(self, client_id: _Optional[str] = ..., seq: _Optional[int] = ..., op: _Optional[_Union[KVOp, str]] = ..., key: _Optional[str] = ..., value: _Optional[str] = ..., expected: _Optional[str] = ..., expect_absent: _Optional[bool] = ..., session: _Optional[int] = ...) -> None: ...
 
 class KVReply(_message.Message):
-    __slots__ = ("code", "value", "leader_hint", "leader_address", "index", "error", "client_id", "seq")
+    __slots__ = ("code", "value", "leader_hint", "leader_address", "index", "error", "client_id", "seq", "session")
     CODE_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     LEADER_HINT_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +71,7 @@ class KVReply(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
     code: KVCode
     value: str
     leader_hint: str
@@ -73,7 +80,8 @@ class KVReply(_message.Message):
     error: str
     client_id: str
     seq: int
-    def __init__(self, code: _Optional[_Union[KVCode, str]] = ..., value: _Optional[str] = ..., leader_hint: _Optional[str] = ..., leader_address: _Optional[str] = ..., index: _Optional[int] = ..., error: _Optional[str] = ..., client_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+    session: int
+    def __init__(self, code: _Optional[_Union[KVCode, str]] = ..., value: _Optional[str] = ..., leader_hint: _Optional[str] = ..., leader_address: _Optional[str] = ..., index: _Optional[int] = ..., error: _Optional[str] = ..., client_id: _Optional[str] = ..., seq: _Optional[int] = ..., session: _Optional[int] = ...) -> None: ...
 
 class KVBatch(_message.Message):
     __slots__ = ("requests",)

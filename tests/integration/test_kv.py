@@ -92,6 +92,21 @@ class TestBasics:
         assert sorted((r.seq, r.value) for r in reads) == [(i + 1, str(i)) for i in range(0, 120, 10)]
 
 
+class TestSessions:
+    def test_more_clients_than_sessions_apply_each_write_once(self, chaoslab_clusters):
+        """With room for one session, two clients writing in turn evict each other's session before
+        every write: each write is refused SESSION_EXPIRED on its only try, so the client registers
+        again and sends it anew. Every write applies exactly once."""
+        c = chaoslab_clusters.up("raft", nodes=3, seed=26, overrides=["raft.max_sessions=1"])
+        with KVClient.for_cluster(c, timeout=10) as a, KVClient.for_cluster(c, timeout=10) as b:
+            for i in range(5):
+                assert a.append("log", f"a{i};").ok
+                assert b.append("log", f"b{i};").ok
+            sessions = {a.session, b.session}
+            assert a.get("log").value == "".join(f"a{i};b{i};" for i in range(5))
+        assert len(sessions) == 2 and min(sessions) >= 9  # each write after the first registered anew
+
+
 class TestDurability:
     def test_acknowledged_writes_survive_leader_kill_and_restart(self, chaoslab_clusters):
         """SIGKILL the leader mid-workload and restart it: every acknowledged write is still there."""
@@ -140,11 +155,14 @@ class TestQuorum:
         c.crash(*followers[:2])
         with KVClient.for_cluster(c, timeout=10) as kv:
             assert kv.put("two-down", "yes").ok
-        c.crash(followers[2])
-        with KVClient.for_cluster(c, timeout=2) as kv:
+            c.crash(followers[2])
             with pytest.raises(NotAcknowledged) as caught:
-                kv.put("three-down", "no")
-            assert caught.value.unknown
+                kv.put("three-down", "no", timeout=2)
+            assert caught.value.unknown  # sent to the leader, which may yet commit it
+        with KVClient.for_cluster(c, timeout=2) as fresh:
+            with pytest.raises(NotAcknowledged, match="registering a session") as caught:
+                fresh.put("three-down", "no")
+            assert not caught.value.unknown  # its session could not be registered: the write was never sent
         c.restart(*followers[:3])
         with KVClient.for_cluster(c, timeout=10) as kv:
             assert kv.get("two-down").value == "yes"

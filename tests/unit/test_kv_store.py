@@ -12,6 +12,7 @@ from chaoslab.algorithms.kv import (
     KVOp,
     KVResult,
     KVStore,
+    Session,
     decode_command,
     decode_commands,
     describe,
@@ -23,12 +24,22 @@ from chaoslab.algorithms.statemachine import Refusal
 from chaoslab.v1 import kv_pb2
 
 
-def put(key: str, value: str, client: str = "", seq: int = 0) -> KVCommand:
-    return KVCommand(KVOp.PUT, key, value, client_id=client, seq=seq)
+REGISTER = KVCommand(KVOp.REGISTER, "")
 
 
-def cas(key: str, expected: str, value: str, *, absent: bool = False, client: str = "", seq: int = 0) -> KVCommand:
-    return KVCommand(KVOp.CAS, key, value, expected=expected, expect_absent=absent, client_id=client, seq=seq)
+def put(key: str, value: str, session: int = 0, seq: int = 0) -> KVCommand:
+    return KVCommand(KVOp.PUT, key, value, session=session, seq=seq)
+
+
+def cas(key: str, expected: str, value: str, *, absent: bool = False, session: int = 0, seq: int = 0) -> KVCommand:
+    return KVCommand(KVOp.CAS, key, value, expected=expected, expect_absent=absent, session=session, seq=seq)
+
+
+def register(store: KVStore, index: int) -> int:
+    """Register a session at log index ``index``; its id."""
+    result = store.apply_command(index, REGISTER)
+    assert result.code == KVCode.OK and result.index == index
+    return result.session
 
 
 def run(store: KVStore, *commands: KVCommand, start: int = 1) -> list[KVResult]:
@@ -81,57 +92,121 @@ class TestSemantics:
 
 
 class TestSessions:
-    def test_retry_returns_the_cached_result_without_applying_again(self) -> None:
-        """Thesis §6.3: a command with the client's last seq is answered from the session, not re-applied."""
+    def test_register_allocates_ids_in_log_order(self) -> None:
+        """Thesis §6.3: a client registers through the log; ids count the registrations applied, so
+        every replica gives the same one. A fresh session has no write yet."""
         store = KVStore()
-        first = store.apply_command(1, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
-        again = store.apply_command(2, KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
-        assert again == first == KVResult(KVCode.OK, index=1)
+        assert [register(store, i) for i in (3, 4, 9)] == [1, 2, 3]
+        assert store.last_session == 3 and list(store.sessions) == [1, 2, 3]
+        assert store.sessions[1] == Session(0, None, 3)
+
+    def test_retry_returns_the_cached_result_without_applying_again(self) -> None:
+        """A command with the session's last seq is answered from the session, not re-applied."""
+        store = KVStore()
+        sid = register(store, 1)
+        first = store.apply_command(2, KVCommand(KVOp.APPEND, "k", "x", session=sid, seq=1))
+        again = store.apply_command(3, KVCommand(KVOp.APPEND, "k", "x", session=sid, seq=1))
+        assert again == first == KVResult(KVCode.OK, index=2)
         assert store.get("k").value == "x"
 
     def test_cached_result_includes_failures(self) -> None:
         """A retried CAS that failed the first time gets the same failure, even if it would now succeed."""
         store = KVStore()
-        first = store.apply_command(1, cas("k", "0", "1", client="c", seq=1))
-        store.apply_command(2, put("k", "0"))
-        assert store.apply_command(3, cas("k", "0", "1", client="c", seq=1)) == first
+        sid = register(store, 1)
+        first = store.apply_command(2, cas("k", "0", "1", session=sid, seq=1))
+        store.apply_command(3, put("k", "0"))
+        assert store.apply_command(4, cas("k", "0", "1", session=sid, seq=1)) == first
         assert store.get("k").value == "0"
 
     def test_older_seq_is_refused(self) -> None:
-        """A seq below the client's last is stale: BAD_REQUEST, nothing applied."""
+        """A seq below the session's last is stale: BAD_REQUEST, nothing applied. So is seq 0, the
+        registration's own (a fresh session has no result to answer it with)."""
         store = KVStore()
-        run(store, put("k", "1", "c", 5))
-        result = store.apply_command(2, put("k", "2", "c", 4))
+        sid = register(store, 1)
+        assert store.apply_command(2, put("k", "0", sid, 0)).code == KVCode.BAD_REQUEST
+        run(store, put("k", "1", sid, 5), start=3)
+        result = store.apply_command(4, put("k", "2", sid, 4))
         assert result.code == KVCode.BAD_REQUEST and "stale sequence" in result.error
         assert store.get("k").value == "1"
 
     def test_newer_seq_applies(self) -> None:
         """Any seq above the last applies (seqs may skip: reads use them too)."""
         store = KVStore()
-        run(store, put("k", "1", "c", 1), put("k", "2", "c", 7))
-        assert store.get("k").value == "2" and store.sessions["c"].seq == 7
+        sid = register(store, 1)
+        run(store, put("k", "1", sid, 1), put("k", "2", sid, 7), start=2)
+        assert store.get("k").value == "2" and store.sessions[sid] == Session(7, KVResult(KVCode.OK, index=3), 3)
 
-    def test_empty_client_id_means_no_dedup(self) -> None:
-        """client_id "" opts out: the same command applies every time."""
+    def test_no_session_means_no_dedup(self) -> None:
+        """session 0 opts out: the same command applies every time, and no session is made."""
         store = KVStore()
-        run(store, *[KVCommand(KVOp.APPEND, "k", "x")] * 3)
+        run(store, *[KVCommand(KVOp.APPEND, "k", "x", seq=1)] * 3)
         assert store.get("k").value == "xxx" and store.sessions == {}
 
-    def test_least_recently_applied_session_is_evicted(self) -> None:
-        """Past max_sessions clients, the one whose last command was applied earliest is forgotten."""
+    def test_least_recently_used_session_is_evicted_by_a_registration(self) -> None:
+        """Past max_sessions, registering forgets the session whose last command was applied earliest."""
         store = KVStore(max_sessions=2)
-        run(store, put("k", "a", "a", 1), put("k", "b", "b", 1), put("k", "a", "a", 2), put("k", "c", "c", 1))
-        assert list(store.sessions) == ["a", "c"]  # b's last command (index 2) was the oldest
-        # b is forgotten, so its old command would apply again: the documented cost of a bound.
-        assert store.apply_command(5, put("k", "b", "b", 1)).index == 5
+        a, b = register(store, 1), register(store, 2)
+        run(store, put("k", "a", a, 1), start=3)
+        c = register(store, 4)
+        assert list(store.sessions) == [a, c]  # b's last use (index 2) was the oldest
+
+    def test_a_write_of_an_expired_session_is_refused_and_not_applied(self) -> None:
+        """The bug this replaced: an evicted client retried a write it had applied, and it applied
+        again. Now the store knows the id was allocated and is gone: SESSION_EXPIRED, every try,
+        nothing applied; the client's write in a new session applies."""
+        store = KVStore(max_sessions=1)
+        old = register(store, 1)
+        assert store.apply_command(2, KVCommand(KVOp.APPEND, "k", "x", session=old, seq=1)).code == KVCode.OK
+        register(store, 3)  # another client: `old` is evicted
+        for index in (4, 5):  # the first client's retry of the write whose reply it lost
+            result = store.apply_command(index, KVCommand(KVOp.APPEND, "k", "x", session=old, seq=1))
+            assert result.code == KVCode.SESSION_EXPIRED and "expired" in result.error
+        assert store.get("k").value == "x" and old not in store.sessions
+        new = register(store, 6)
+        assert store.apply_command(7, KVCommand(KVOp.APPEND, "k", "y", session=new, seq=2)).code == KVCode.OK
+        assert store.get("k").value == "xy"
+
+    def test_a_session_never_registered_is_a_bad_request(self) -> None:
+        """An id above the last allocated was never given out: BAD_REQUEST, not applied."""
+        store = KVStore()
+        sid = register(store, 1)
+        result = store.apply_command(2, put("k", "1", sid + 1, 1))
+        assert result.code == KVCode.BAD_REQUEST and "never registered" in result.error
+        assert store.data == {}
+
+    def test_a_retried_registration_opens_another_session(self) -> None:
+        """A registration is not deduplicated: a retry (or a duplicate in the network) opens a second
+        session that nobody uses, and it ages out like any other."""
+        store = KVStore(max_sessions=2)
+        first, retry = register(store, 1), register(store, 2)
+        assert (first, retry) == (1, 2)
+        run(store, put("k", "1", retry, 1), start=3)
+        register(store, 4)
+        assert first not in store.sessions and retry in store.sessions
+
+    def test_registrations_sharing_an_entry_get_distinct_ids_on_every_replica(self) -> None:
+        """A leader may put several registrations in one entry: each gets its own id, the same on a
+        follower decoding the entry as on the leader applying its own commands."""
+        leader, follower = KVStore(), KVStore()
+        entry = [REGISTER, put("a", "1"), REGISTER, REGISTER]
+        results = leader.apply_own(5, entry)
+        follower.apply(5, encode_commands(entry))
+        assert [r.session for r in results] == [1, 0, 2, 3] and {r.index for r in results} == {5}
+        assert leader == follower and leader.snapshot() == follower.snapshot()
 
     def test_eviction_depends_only_on_the_commands(self) -> None:
         """Two replicas applying the same commands keep the same sessions, in the same order."""
-        commands = [put("k", str(i), f"c{i % 7}", i) for i in range(1, 60)]
+        commands: list[KVCommand] = []
+        for i in range(1, 60):
+            commands.append(REGISTER if i % 5 == 0 else put("k", str(i), 1 + i % 7, i))
         a, b = KVStore(max_sessions=4), KVStore(max_sessions=4)
-        run(a, *commands)
-        run(b, *commands)
-        assert a == b and list(a.sessions) == list(b.sessions)
+        for i in range(7):
+            register(a, i + 1)
+            register(b, i + 1)
+        run(a, *commands, start=8)
+        b.apply(8, encode_commands(commands))  # a follower may see them as one entry: same sessions
+        assert list(a.sessions) == list(b.sessions) and a.last_session == b.last_session == 18
+        assert a.data == b.data
 
     def test_max_sessions_must_be_positive(self) -> None:
         """A store needs room for at least one session."""
@@ -141,13 +216,26 @@ class TestSessions:
 
 class TestSnapshots:
     def test_round_trip(self) -> None:
-        """decode(snapshot()) gives back the same map and sessions, in the same eviction order."""
+        """decode(snapshot()) gives back the same map, sessions (a fresh one too) and allocation
+        count, in the same eviction order."""
         store = KVStore(max_sessions=3)
-        run(store, put("a", "1", "x", 1), put("b", "ü", "y", 1), cas("a", "0", "2", client="z", seq=3))
+        x, y, z = (register(store, i) for i in (1, 2, 3))
+        run(store, put("a", "1", x, 1), put("b", "ü", z, 1), cas("a", "0", "2", session=z, seq=3), start=4)
         copy = KVStore.decode(store.snapshot(), max_sessions=3)
-        assert copy == store and list(copy.sessions) == ["x", "y", "z"]
+        assert copy == store and list(copy.sessions) == [y, x, z] and copy.sessions[y].result is None
         # the restored sessions still deduplicate
-        assert copy.apply_command(4, cas("a", "0", "2", client="z", seq=3)) == KVResult(KVCode.CAS_MISMATCH, "1", index=3)
+        assert copy.apply_command(7, cas("a", "0", "2", session=z, seq=3)) == KVResult(KVCode.CAS_MISMATCH, "1", index=6)
+
+    def test_the_allocation_rule_survives_a_snapshot(self) -> None:
+        """A store restored from a snapshot knows which ids were given: an evicted one is expired,
+        one above is unknown, and the next registration continues the count."""
+        store = KVStore(max_sessions=1)
+        gone = register(store, 1)
+        live = register(store, 2)
+        copy = KVStore.decode(store.snapshot(), max_sessions=1)
+        assert copy.apply_command(3, put("k", "1", gone, 1)).code == KVCode.SESSION_EXPIRED
+        assert copy.apply_command(4, put("k", "1", live + 1, 1)).code == KVCode.BAD_REQUEST
+        assert copy.data == {} and register(copy, 5) == live + 1
 
     def test_equal_states_encode_equal_bytes(self) -> None:
         """The encoding does not depend on the order keys were first written."""
@@ -157,11 +245,13 @@ class TestSnapshots:
         assert a.snapshot() == b.snapshot()
 
     def test_garbage_is_refused(self) -> None:
-        """Bytes that are not a snapshot raise ValueError (a follower then waits for a clean resend)."""
-        with pytest.raises(ValueError):
-            KVStore.decode(b"\x00not json")
-        with pytest.raises(ValueError):
-            KVStore.decode(b'{"kv": {}}')
+        """Bytes that are not a snapshot raise ValueError (a follower then waits for a clean resend):
+        among them one without the allocation count, or with a session id it never allocated."""
+        for data in (b"\x00not json", b'{"kv": {}}', b'{"kv": {}, "sessions": []}',
+                     b'{"kv": {}, "last_session": 1, "sessions": [[2, 0, 1]]}',
+                     b'{"kv": {}, "last_session": 1, "sessions": [["c", 0, 1]]}'):
+            with pytest.raises(ValueError):
+                KVStore.decode(data)
 
 
 class TestCommandEncoding:
@@ -169,11 +259,12 @@ class TestCommandEncoding:
         "command",
         [
             put("k1", "7"),
-            put("k", "v", "client-1", 42),
+            put("k", "v", 2**64 - 1, 42),
             cas("k", "old", "new"),
-            cas("k", "", "new", absent=True, client="c", seq=1),
+            cas("k", "", "new", absent=True, session=3, seq=1),
             KVCommand(KVOp.APPEND, "k", "ü→"),
-            KVCommand(KVOp.DELETE, "k", client_id="c", seq=9),
+            KVCommand(KVOp.DELETE, "k", session=1, seq=9),
+            REGISTER,
         ],
     )
     def test_round_trip(self, command: KVCommand) -> None:
@@ -181,14 +272,14 @@ class TestCommandEncoding:
         assert decode_command(encode_command(command)) == command
 
     def test_encoding_is_compact(self) -> None:
-        """A fixed 25-byte header, then the strings' UTF-8 bytes and nothing else."""
-        assert len(encode_command(put("k1", "7"))) == 25 + 3
-        assert len(encode_command(KVCommand(KVOp.APPEND, "k", "ü→", client_id="c", seq=2**63))) == 25 + 1 + 5 + 1
+        """A fixed 31-byte header, then the strings' UTF-8 bytes and nothing else."""
+        assert len(encode_command(put("k1", "7"))) == 31 + 3
+        assert len(encode_command(KVCommand(KVOp.APPEND, "k", "ü→", session=7, seq=2**63))) == 31 + 1 + 5
 
     def test_batches_round_trip_and_one_command_stays_plain(self) -> None:
         """encode_commands keeps order; a single command is encoded exactly as encode_command does, so
         decode_commands reads both forms."""
-        batch = [put("a", "1", "c", 1), cas("a", "1", "2"), KVCommand(KVOp.DELETE, "b", client_id="d", seq=3)]
+        batch = [put("a", "1", 1, 1), cas("a", "1", "2"), KVCommand(KVOp.DELETE, "b", session=2, seq=3)]
         assert decode_commands(encode_commands(batch)) == batch
         assert encode_commands(batch[:1]) == encode_command(batch[0])
         assert decode_commands(encode_command(batch[0])) == batch[:1]
@@ -197,15 +288,17 @@ class TestCommandEncoding:
     def test_garbage_batches_are_refused(self) -> None:
         """A batch that is cut short, has trailing bytes or claims no commands raises ValueError."""
         good = encode_commands([put("a", "1"), put("b", "2")])
-        for data in (good[:-1], good + b"x", good[:5], bytes([2, 0, 0, 0, 0]), bytes([2, 3, 0, 0, 0]) + good[5:]):
+        for data in (good[:-1], good + b"x", good[:5], bytes([4, 0, 0, 0, 0]), bytes([4, 3, 0, 0, 0]) + good[5:]):
             with pytest.raises(ValueError):
                 decode_commands(data)
 
     def test_garbage_is_refused(self) -> None:
-        """Entry data that is not a command raises ValueError."""
-        good = encode_command(put("k", "v", "client-1", 42))
+        """Entry data that is not a command raises ValueError; so does the format from before
+        registered sessions (1), whose commands named their clients by strings."""
+        good = encode_command(put("k", "v", 1, 42))
         bad_op = bytes([good[0], 99]) + good[2:]
-        for data in (b"", b"[]", b'{"op": "put", "k": "x"}', good[:-1], good + b"x", bad_op, b"\x02" + good[1:]):
+        old = bytes([1, 2, 0]) + (42).to_bytes(8, "little") + bytes([1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0]) + b"kvc"
+        for data in (b"", b"[]", b'{"op": "put", "k": "x"}', good[:-1], good + b"x", bad_op, b"\x04" + good[1:], old):
             with pytest.raises(ValueError):
                 decode_command(data)
 
@@ -217,6 +310,7 @@ class TestCommandEncoding:
             (cas("k1", "", "4", absent=True), "cas k1 ∅→4"),
             (KVCommand(KVOp.APPEND, "k1", "x"), "append k1+=x"),
             (KVCommand(KVOp.DELETE, "k1"), "del k1"),
+            (REGISTER, "register"),
             (put("k", "x" * 40), "put k=xxxxxxxxxxxxxxx…"),
         ],
     )
@@ -243,12 +337,13 @@ class TestProtoNumbers:
 def replica_pair() -> tuple[KVStore, KVStore]:
     """Two replicas that applied the same history: one from encoded entries, one as the leader does."""
     history = [
-        [put("a", "1", "c1", 1), put("b", "2", "c2", 1)],
-        [cas("a", "1", "3", client="c1", seq=2), KVCommand(KVOp.DELETE, "b", client_id="c2", seq=2)],
-        [KVCommand(KVOp.APPEND, "a", "+", client_id="c3", seq=1)],
+        [REGISTER, REGISTER, REGISTER],  # sessions 1, 2, 3
+        [put("a", "1", 1, 1), put("b", "2", 2, 1)],
+        [cas("a", "1", "3", session=1, seq=2), KVCommand(KVOp.DELETE, "b", session=2, seq=2)],
+        [KVCommand(KVOp.APPEND, "a", "+", session=3, seq=1)],
     ]
     follower, leader = KVStore(), KVStore()
-    for index, commands in enumerate(history, start=2):
+    for index, commands in enumerate(history, start=1):
         follower.apply(index, encode_commands(commands))
         leader.apply_own(index, commands)
     return follower, leader
@@ -288,12 +383,13 @@ class TestAsStateMachine:
         assert follower == leader
 
     def test_a_retried_write_in_a_later_entry_is_not_applied_again(self) -> None:
-        """Exactly once across entries: the same (client_id, seq) proposed twice applies once, and the
+        """Exactly once across entries: the same (session, seq) proposed twice applies once, and the
         retry gets the first result (with the first index)."""
         store = KVStore()
-        first = store.apply_own(2, [KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)])
-        store.apply(3, encode_commands([KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)]))
-        again = store.apply_own(4, [KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)])
+        sid = register(store, 1)
+        first = store.apply_own(2, [KVCommand(KVOp.APPEND, "k", "x", session=sid, seq=1)])
+        store.apply(3, encode_commands([KVCommand(KVOp.APPEND, "k", "x", session=sid, seq=1)]))
+        again = store.apply_own(4, [KVCommand(KVOp.APPEND, "k", "x", session=sid, seq=1)])
         assert store.data == {"k": "x"} and again == first == [KVResult(KVCode.OK, index=2)]
 
     def test_query_reads_at_the_read_index(self) -> None:
@@ -319,7 +415,7 @@ class TestAsStateMachine:
         copy = KVStore()
         copy.restore(store.snapshot())
         assert copy == store and copy.data == {"a": "3+"}
-        retry = KVCommand(KVOp.APPEND, "a", "+", client_id="c3", seq=1)
+        retry = KVCommand(KVOp.APPEND, "a", "+", session=3, seq=1)
         assert copy.apply_own(9, [retry]) == [KVResult(KVCode.OK, index=4)] and copy.data == {"a": "3+"}
 
     def test_restore_of_garbage_leaves_the_state_alone(self) -> None:

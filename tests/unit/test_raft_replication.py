@@ -39,8 +39,8 @@ from chaoslab.v1 import node_pb2
 PAPER = {"pre_vote": False, "check_quorum": False}
 
 
-def put(key: str, value: str, client: str = "", seq: int = 0) -> KVCommand:
-    return KVCommand(KVOp.PUT, key, value, client_id=client, seq=seq)
+def put(key: str, value: str, session: int = 0, seq: int = 0) -> KVCommand:
+    return KVCommand(KVOp.PUT, key, value, session=session, seq=seq)
 
 
 def get(key: str) -> KVCommand:
@@ -147,6 +147,13 @@ class Net:
         self._rid += 1
         self.absorb(node, self.nodes[node].request(self._rid, command, self.now))
         return self._rid
+
+    def register(self, node: str) -> int:
+        """A client session, registered through ``node`` (the leader); its id."""
+        rid = self.request(node, KVCommand(KVOp.REGISTER, ""))
+        self.stabilize()
+        assert self.replies[rid].code == KVCode.OK
+        return self.replies[rid].session
 
     def heartbeat(self, node: str) -> None:
         """Move time to ``node``'s next heartbeat and tick it."""
@@ -431,11 +438,11 @@ class TestClientRequests:
 
     def test_lost_leadership_answers_pending_writes_unavailable(self) -> None:
         """A leader deposed before its entry commits cannot know the outcome: UNAVAILABLE, with the
-        new leader as hint when it knows it, so the client retries with the same (client_id, seq)."""
+        new leader as hint when it knows it, so the client retries with the same (session, seq)."""
         net = Net(3)
         old = net.elect("n1")
         net.cut = {"n1"}
-        rid = net.request("n1", put("x", "1", "c", 1))
+        rid = net.request("n1", put("x", "1"))
         net.stabilize()
         net.elect("n2")  # without n1
         assert rid not in net.replies
@@ -473,7 +480,7 @@ class TestClientRequests:
         """Bursts share entries only up to a bound, so one entry stays far below a message's size limit."""
         net = Net(3)
         leader = net.elect("n1")
-        out = net.absorb("n1", leader.request_many([(i, put(f"k{i}", str(i), "c", i + 1)) for i in range(600)], net.now))
+        out = net.absorb("n1", leader.request_many([(i, put(f"k{i}", str(i))) for i in range(600)], net.now))
         assert [len(decode_commands(e.data)) for e in out.persist.entries] == [256, 256, 88]
         net.stabilize()
         assert sorted({r.index for r in net.replies.values()}) == [2, 3, 4] and len(net.replies) == 600
@@ -484,10 +491,10 @@ class TestClientRequests:
         with the first one's result and not applied again."""
         net = Net(3)
         net.elect("n1")
-        cmd = KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1)
-        net.absorb("n1", net.nodes["n1"].request_many([(1, cmd), (2, cmd)], net.now))
+        cmd = KVCommand(KVOp.APPEND, "k", "x", session=net.register("n1"), seq=1)
+        net.absorb("n1", net.nodes["n1"].request_many([(101, cmd), (102, cmd)], net.now))
         net.stabilize()
-        assert net.replies[1] == net.replies[2] == KVResult(KVCode.OK, index=2)
+        assert net.replies[101] == net.replies[102] == KVResult(KVCode.OK, index=3)
         assert all(core.state_machine.data == {"k": "x"} for core in net.nodes.values())
 
     def test_a_burst_at_a_follower_is_refused_whole(self) -> None:
@@ -499,22 +506,24 @@ class TestClientRequests:
         assert all(r.code == KVCode.NOT_LEADER and r.leader_hint == "n1" for _, r in out.replies)
 
     def test_retry_is_applied_once(self) -> None:
-        """Thesis §6.3: a retried write (same client_id and seq) is logged twice but applied once, and
+        """Thesis §6.3: a retried write (same session and seq) is logged twice but applied once, and
         both copies are answered with the first one's result."""
         net = Net(3)
         net.elect("n1")
-        first = net.request("n1", KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
-        again = net.request("n1", KVCommand(KVOp.APPEND, "k", "x", client_id="c", seq=1))
+        session = net.register("n1")
+        first = net.request("n1", KVCommand(KVOp.APPEND, "k", "x", session=session, seq=1))
+        again = net.request("n1", KVCommand(KVOp.APPEND, "k", "x", session=session, seq=1))
         net.stabilize()
-        assert net.replies[first] == net.replies[again] == KVResult(KVCode.OK, index=2)
+        assert net.replies[first] == net.replies[again] == KVResult(KVCode.OK, index=3)
         assert all(core.state_machine.data == {"k": "x"} for core in net.nodes.values())
 
     def test_stale_sequence_is_refused(self) -> None:
-        """A write older than the client's last applied one is refused ("stale sequence")."""
+        """A write older than the session's last applied one is refused ("stale sequence")."""
         net = Net(1)
         net.elect("n1")
-        net.request("n1", put("x", "new", "c", 2))
-        rid = net.request("n1", put("x", "old", "c", 1))
+        session = net.register("n1")
+        net.request("n1", put("x", "new", session, 2))
+        rid = net.request("n1", put("x", "old", session, 1))
         assert net.replies[rid].code == KVCode.BAD_REQUEST and "stale sequence" in net.replies[rid].error
         assert net.nodes["n1"].state_machine.data == {"x": "new"}
 
@@ -623,10 +632,10 @@ class TestSnapshots:
         taken once the entry data applied since the last one reaches snapshot_threshold_bytes."""
         net = Net(3, snapshot_threshold=1000, snapshot_threshold_bytes=2000)
         leader = net.elect("n1")
-        net.absorb("n1", leader.request_many([(1000 + i, put(f"k{i}", "v" * 20)) for i in range(40)], net.now))
+        net.absorb("n1", leader.request_many([(1000 + i, put(f"k{i}", "v" * 14)) for i in range(40)], net.now))
         net.stabilize()
         assert leader.log.snapshot_index == 0  # one entry of about 1,900 bytes: under both thresholds
-        net.absorb("n1", leader.request_many([(2000 + i, put(f"j{i}", "v" * 20)) for i in range(10)], net.now))
+        net.absorb("n1", leader.request_many([(2000 + i, put(f"j{i}", "v" * 14)) for i in range(10)], net.now))
         net.stabilize()
         assert all(core.log.snapshot_index == 3 for core in net.nodes.values())  # 2 entries, over 2,000 bytes
         net.request("n1", put("x", "1"))
@@ -673,9 +682,10 @@ class TestSnapshots:
         leader then replicates the rest normally."""
         net = Net(3, snapshot_threshold=10, snapshot_chunk_bytes=64)
         leader = net.elect("n1")
+        session = net.register("n1")  # the snapshot carries its session table too
         net.cut = {"n3"}
         for i in range(30):
-            net.request("n1", put(f"key{i % 4}", "v" * 20 + str(i), "c", i + 1))
+            net.request("n1", put(f"key{i % 4}", "v" * 20 + str(i), session, i + 1))
             net.stabilize()
         assert leader.log.snapshot_index >= 10
         net.cut = set()
@@ -754,8 +764,9 @@ class TestDurability:
         log, snapshot and state machine: the driver's "persist" is all that survives."""
         net = Net(3, snapshot_threshold=7)
         net.elect("n1")
+        session = net.register("n1")
         for i in range(20):
-            net.request("n1", put(f"k{i % 3}", str(i), "c", i + 1))
+            net.request("n1", put(f"k{i % 3}", str(i), session, i + 1))
             if i % 4 == 0:
                 net.stabilize()
         net.stabilize()

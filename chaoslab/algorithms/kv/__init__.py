@@ -4,7 +4,7 @@ Not an algorithm: a :class:`~chaoslab.algorithms.statemachine.StateMachine`
 that Raft (or another replicated log) runs. :mod:`.commands` holds the
 commands and results (numbered as ``proto/chaoslab/v1/kv.proto``),
 :mod:`.encoding` their binary form in log entries, and :mod:`.store` the map
-with its client sessions (exactly once by ``(client_id, seq)``) and snapshots.
+with its client sessions (registered through the log; exactly once by ``(session, seq)``) and snapshots.
 """
 
 from chaoslab.algorithms.kv.commands import OPS, KVCode, KVCommand, KVOp, KVResult

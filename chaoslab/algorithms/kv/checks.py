@@ -26,20 +26,20 @@ def check_acknowledged_writes(entries: Mapping[int, bytes], store: KVStore, appl
     commands: dict[int, list[Any]] = {}  # a leader may put a burst of writes in one entry
     for index, data in entries.items():
         commands[index] = decode_commands(data)
-    writes: dict[str, list[tuple[tuple[int, int], tuple[str, int]]]] = {}  # key -> [((index, position), (client, seq))]
+    writes: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = {}  # key -> [((index, position), (session, seq))]
     for index in sorted(commands):
         for position, command in enumerate(commands[index]):
-            if command.op != KVOp.GET:
-                writes.setdefault(command.key, []).append(((index, position), (command.client_id, command.seq)))
+            if command.op not in (KVOp.GET, KVOp.REGISTER):
+                writes.setdefault(command.key, []).append(((index, position), (command.session, command.seq)))
     final = store.data
     for ack in acked:
         c = ack.command
         assert ack.index <= applied_index, f"acknowledged write at index {ack.index} was never applied: {c}"
         got = commands.get(ack.index, [])
-        ident = (c.client_id, c.seq, c.op, c.key, c.value)
-        position = next((i for i, g in enumerate(got) if (g.client_id, g.seq, g.op, g.key, g.value) == ident), None)
+        ident = (c.session, c.seq, c.op, c.key, c.value)
+        position = next((i for i, g in enumerate(got) if (g.session, g.seq, g.op, g.key, g.value) == ident), None)
         assert position is not None, f"acknowledged write {c} is not in the entry committed at index {ack.index} ({got})"
-        if _overwritten(writes[c.key], (ack.index, position), (c.client_id, c.seq)):
+        if _overwritten(writes[c.key], (ack.index, position), (c.session, c.seq)):
             continue
         value = final.get(c.key)
         if c.op in (KVOp.PUT, KVOp.CAS):
@@ -52,7 +52,7 @@ def check_acknowledged_writes(entries: Mapping[int, bytes], store: KVStore, appl
             assert value is None, f"acknowledged {c} (index {ack.index}) lost: {c.key} is {value!r}"
 
 
-def _overwritten(writes: list[tuple[tuple[int, int], tuple[str, int]]], at: tuple[int, int], ident: tuple[str, int]) -> bool:
+def _overwritten(writes: list[tuple[tuple[int, int], tuple[int, int]]], at: tuple[int, int], ident: tuple[int, int]) -> bool:
     """Did a write other than ``ident`` (its retries excepted) land after ``at`` (index, position in the entry)?"""
     for later, who in reversed(writes):
         if later <= at:

@@ -11,16 +11,18 @@ import struct
 
 from chaoslab.algorithms.kv.commands import OPS, KVCommand, KVOp
 
-_ONE, _BATCH = 1, 2
-_HEAD = struct.Struct("<BBBQIIIH")  # format, op, expect_absent, seq, then the lengths of key, value, expected, client_id
+# 1 and 2 were the formats before registered sessions, which named a command's client by a string
+# of its own choosing: a log that holds them is not one this store can apply (see store.py).
+_ONE, _BATCH = 3, 4
+_HEAD = struct.Struct("<BBBQQIII")  # format, op, expect_absent, seq, session, then the lengths of key, value, expected
 _COUNT = struct.Struct("<BI")  # format, number of commands that follow (each encoded as one)
 _BATCH_TAG = bytes((_BATCH,))
 
 def encode_command(c: KVCommand) -> bytes:
     """A compact, stable encoding of a command for a log entry's ``data``."""
-    key, value, expected, client = c.key.encode(), c.value.encode(), c.expected.encode(), c.client_id.encode()
-    head = _HEAD.pack(_ONE, c.op, c.expect_absent, c.seq, len(key), len(value), len(expected), len(client))
-    return b"".join((head, key, value, expected, client))
+    key, value, expected = c.key.encode(), c.value.encode(), c.expected.encode()
+    head = _HEAD.pack(_ONE, c.op, c.expect_absent, c.seq, c.session, len(key), len(value), len(expected))
+    return b"".join((head, key, value, expected))
 
 def encode_commands(commands: list[KVCommand]) -> bytes:
     """Several commands for one log entry, applied in this order (one command: :func:`encode_command`)."""
@@ -30,17 +32,15 @@ def encode_commands(commands: list[KVCommand]) -> bytes:
 
 def _decode_at(data: bytes, at: int) -> tuple[KVCommand, int]:
     """The command encoded at ``data[at:]`` and where it ends."""
-    fmt, op, absent, seq, key_len, value_len, expected_len, client_len = _HEAD.unpack_from(data, at)
+    fmt, op, absent, seq, session, key_len, value_len, expected_len = _HEAD.unpack_from(data, at)
     at += _HEAD.size
-    end = at + key_len + value_len + expected_len + client_len
+    end = at + key_len + value_len + expected_len
     if fmt != _ONE or absent > 1 or end > len(data):
         raise ValueError("bad header")
     key = data[at : at + key_len].decode()
     at += key_len
     value = data[at : at + value_len].decode()
-    at += value_len
-    expected = data[at : at + expected_len].decode()
-    return KVCommand(OPS[op], key, value, expected, bool(absent), data[at + expected_len : end].decode(), seq), end
+    return KVCommand(OPS[op], key, value, data[at + value_len : end].decode(), bool(absent), session, seq), end
 
 def decode_command(data: bytes) -> KVCommand:
     """The inverse of :func:`encode_command`; ``ValueError`` on anything else."""
@@ -89,4 +89,6 @@ def describe(c: KVCommand) -> str:
         return f"append {key}+={_short(c.value)}"
     if c.op == KVOp.DELETE:
         return f"del {key}"
+    if c.op == KVOp.REGISTER:
+        return "register"
     return f"get {key}"

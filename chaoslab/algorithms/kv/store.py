@@ -3,15 +3,42 @@
 :class:`KVStore` is a :class:`~chaoslab.algorithms.statemachine.StateMachine`:
 any log-based core (Raft) can replicate it. Every replica applies the same committed commands in the same order, so
 everything here must be a deterministic function of that sequence: the map,
-the sessions and which sessions get evicted. Snapshots carry all of it.
+the sessions, which ids they get and which get evicted. Snapshots carry all of it.
 
-Client sessions (Raft thesis §6.3) make retries safe: a write carries
-``(client_id, seq)``; the state machine remembers, per client, the last seq it
-applied and that command's result. A command with the same seq is answered
-from that memory without being applied again; an older seq is refused
-("stale sequence"); ``client_id == ""`` opts out. Sessions are bounded: past
-``max_sessions`` clients, the one whose last command was applied earliest is
-forgotten. The log index decides, not a clock, so all replicas evict alike.
+Client sessions (Raft thesis §6.3) make retries safe. A client first
+*registers* (a ``REGISTER`` command, through the log like a write); the store
+gives the new session the next id, 1, 2, 3, ..., counted by the log, so every
+replica gives the same one. Every write of the client then carries
+``(session, seq)``; the store remembers, per session, the last seq it applied
+and that command's result. A command with the same seq is answered from that
+memory without being applied again; an older seq is refused ("stale
+sequence", BAD_REQUEST).
+
+Sessions are bounded: past ``max_sessions``, registering evicts the session
+whose last command was applied earliest (the log index decides, not a clock, so
+all replicas evict alike). Because ids are allocated by the log, the store
+knows which it has given: a write naming an id at or below the last one
+allocated that is no longer in the table belongs to an *expired* session. It is
+refused ``SESSION_EXPIRED`` and never applied, since the store no longer knows
+whether an earlier try of it was; the client reports that write's outcome as
+unknown and registers a new session. (The thesis numbers sessions by the index
+of their register entry; here an entry can hold a burst of commands, several
+registrations among them, so the count of registrations applied is the id, with
+the same rule.) An id above the last one allocated was never given: refused
+BAD_REQUEST. A retried or duplicated registration opens another session that
+nobody uses; it ages out like any other.
+
+Writes with no session (``session == 0``) are applied each time they are
+committed, with no promise about retries. Clients used to name their sessions
+themselves with arbitrary ``client_id`` strings; a store that accepted those
+could not tell an expired session from a new one (a forgotten client's retry
+was applied twice), so a ``client_id`` is now only a label that replies echo,
+and the store does not read it. Treating a session-less write without dedup,
+rather than refusing it, keeps the one cheap, honest opt-out (a load generator
+that never retries needs no session) and makes no promise it cannot keep;
+every client of ours that retries (``KVClient``, the simulator's workload)
+registers first. Logs and snapshots written before sessions were registered
+hold client strings: this store does not apply them.
 """
 
 from __future__ import annotations
@@ -32,7 +59,7 @@ DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 # Every replica runs apply for every write; an enum attribute lookup costs ten times a global's.
 _PUT, _APPEND, _DELETE, _CAS = KVOp.PUT, KVOp.APPEND, KVOp.DELETE, KVOp.CAS
 _OK, _NOT_FOUND, _CAS_MISMATCH = KVCode.OK, KVCode.NOT_FOUND, KVCode.CAS_MISMATCH
-_GET = KVOp.GET
+_GET, _REGISTER = KVOp.GET, KVOp.REGISTER
 _REFUSAL_CODES = {
     Refusal.NOT_LEADER: KVCode.NOT_LEADER,
     Refusal.OUTCOME_UNKNOWN: KVCode.UNAVAILABLE,
@@ -45,10 +72,11 @@ _REFUSAL_CODES = {
 
 @dataclass(slots=True)
 class Session:
-    """One client's memory: its last applied seq, that command's result, and when (log index)."""
+    """One session's memory: its last applied seq, that command's result (``None`` before its
+    first write), and when (log index) it was last used."""
 
     seq: int
-    result: KVResult
+    result: KVResult | None
     index: int
 
 
@@ -57,22 +85,24 @@ class KVStore:
     the only way it changes. Commands are :class:`KVCommand` or anything with its fields (the
     runtime passes a ``KVRequest`` as is); results are :class:`KVResult`."""
 
-    __slots__ = ("data", "max_sessions", "max_value_bytes", "sessions")
+    __slots__ = ("data", "last_session", "max_sessions", "max_value_bytes", "sessions")
 
     def __init__(self, max_sessions: int = DEFAULT_MAX_SESSIONS, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
         self.max_value_bytes = max_value_bytes
         self.data: dict[str, str] = {}
-        # Ordered by the index of each client's last applied command, oldest first:
+        # By id, ordered by the index of each session's last applied command, oldest first:
         # a touched session moves to the end, so eviction pops from the front.
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[int, Session] = {}
+        self.last_session = 0  # the last id allocated: ids up to it not in `sessions` expired
         self.max_sessions = max_sessions
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KVStore):
             return NotImplemented
-        return self.data == other.data and list(self.sessions.items()) == list(other.sessions.items())
+        return (self.data == other.data and self.last_session == other.last_session
+                and list(self.sessions.items()) == list(other.sessions.items()))
 
     def get(self, key: str) -> KVResult:
         """A read of the current state (the caller decides when that is linearizable)."""
@@ -135,7 +165,7 @@ class KVStore:
 
     def restore(self, data: bytes) -> None:  # the limit is configuration, not state: it stays
         other = KVStore.decode(data, self.max_sessions)
-        self.data, self.sessions = other.data, other.sessions
+        self.data, self.sessions, self.last_session = other.data, other.sessions, other.last_session
 
     def describe(self, data: bytes) -> str:
         return describe_entry(data)
@@ -144,21 +174,42 @@ class KVStore:
 
     def apply_command(self, index: int, c: KVCommand) -> KVResult:
         """Apply the write committed at ``index``; its result carries ``index``."""
-        session = self.sessions.get(c.client_id) if c.client_id else None
-        if session is not None:
-            if c.seq == session.seq:
-                return _copy(session.result)  # a retry: answered, not applied again
-            if c.seq < session.seq:
-                return KVResult(KVCode.BAD_REQUEST, index=index, error=f"stale sequence {c.seq} < {session.seq}")
+        if c.op == _REGISTER:
+            return self._register(index)
+        sid = c.session
+        if sid:
+            session = self.sessions.get(sid)
+            if session is None:
+                return self._no_session(index, sid)
+            if c.seq <= session.seq:
+                if c.seq == session.seq and session.result is not None:
+                    return _copy(session.result)  # a retry: answered, not applied again
+                return KVResult(KVCode.BAD_REQUEST, index=index, error=f"stale sequence {c.seq}: the session's last is {session.seq}")
         result = self._execute(c)
         result.index = index
-        if c.client_id:
+        if sid:
             # Results are not changed once returned, so the session shares this one.
-            self.sessions.pop(c.client_id, None)
-            self.sessions[c.client_id] = Session(c.seq, result, index)
-            while len(self.sessions) > self.max_sessions:
-                del self.sessions[next(iter(self.sessions))]
+            session.seq, session.result, session.index = c.seq, result, index
+            sessions = self.sessions
+            del sessions[sid]
+            sessions[sid] = session  # now the most recently used
         return result
+
+    def _register(self, index: int) -> KVResult:
+        """Open a session with the next id; the least recently used goes past ``max_sessions``."""
+        self.last_session = sid = self.last_session + 1
+        sessions = self.sessions
+        sessions[sid] = Session(0, None, index)
+        while len(sessions) > self.max_sessions:
+            del sessions[next(iter(sessions))]
+        return KVResult(_OK, index=index, session=sid)
+
+    def _no_session(self, index: int, sid: int) -> KVResult:
+        """A write naming a session not in the table: expired if its id was ever allocated."""
+        if sid <= self.last_session:
+            return KVResult(KVCode.SESSION_EXPIRED, index=index,
+                            error=f"session {sid} expired: this try was not applied; register a new session")
+        return KVResult(KVCode.BAD_REQUEST, index=index, error=f"session {sid} was never registered")
 
     def _execute(self, c: KVCommand) -> KVResult:
         data = self.data
@@ -194,9 +245,10 @@ class KVStore:
         """The whole state as bytes: equal states give equal bytes (keys sorted, sessions in LRU order)."""
         body = {
             "kv": dict(sorted(self.data.items())),
+            "last_session": self.last_session,
             "sessions": [
-                [client, s.seq, s.index, int(s.result.code), s.result.value, s.result.index, s.result.error]
-                for client, s in self.sessions.items()
+                [sid, s.seq, s.index] + ([] if (r := s.result) is None else [int(r.code), r.value, r.index, r.error])
+                for sid, s in self.sessions.items()
             ],
         }
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -208,9 +260,15 @@ class KVStore:
         try:
             body = json.loads(data)
             store.data = {str(k): str(v) for k, v in body["kv"].items()}
-            for client, seq, index, code, value, rindex, error in body["sessions"]:
-                result = KVResult(KVCode(code), value=value, index=rindex, error=error)
-                store.sessions[client] = Session(seq, result, index)
+            store.last_session = last = body["last_session"]
+            for sid, seq, index, *rest in body["sessions"]:
+                if not (type(sid) is int and 0 < sid <= last):
+                    raise ValueError(f"session id {sid!r} was not allocated")
+                result = None
+                if rest:
+                    code, value, rindex, error = rest
+                    result = KVResult(KVCode(code), value=value, index=rindex, error=error)
+                store.sessions[sid] = Session(seq, result, index)
         except (ValueError, KeyError, TypeError) as e:
             raise ValueError(f"not a key-value snapshot: {data[:60]!r}") from e
         while len(store.sessions) > store.max_sessions:

@@ -38,8 +38,8 @@ class RaftConfig:
     snapshot_threshold_bytes: int = 8 * 1024 * 1024
     # InstallSnapshot sends the snapshot in pieces of this many bytes.
     snapshot_chunk_bytes: int = 256 * 1024
-    # Not Raft's: the key-value store's bound on client sessions (least recently applied
-    # forgotten first). Cluster files set it in [raft], so it is parsed here and the registry
+    # Not Raft's: the key-value store's bound on client sessions (least recently used forgotten
+    # first, when a client registers a new one). Cluster files set it in [raft], so it is parsed here and the registry
     # hands it to the store; the core never reads it.
     max_sessions: int = 10_000
     # Not Raft's either: the most bytes of key and value one client command may carry (a
