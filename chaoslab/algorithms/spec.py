@@ -165,6 +165,10 @@ class AlgorithmSpec:
     #: kv workload's clients, when the cluster serves keys other than through ``chaoslab.v1.KV``
     #: (Maelstrom programs): get / put / cas / close like :class:`chaoslab.client.KVClient`
     kv_client: str | None = None
+    #: scripted runs: workload kind -> the value of the config key ``workload`` it implies, for an
+    #: algorithm whose nodes must know their workload (Maelstrom's: kv -> "lin-kv", so a broadcast
+    #: node gets its topology); the scenario parser makes the setting and ``[workload] kind`` agree
+    workload_settings: Mapping[str, str] = field(default_factory=dict)
     #: scripted runs: what a run checks when the scenario's ``[check]`` does not say
     #: (check name -> True, or a bound in seconds for ``leader_within``); empty: what the
     #: workload and roles allow (linearizability for kv, election safety when a role leads)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaoslab.chaos.clients import READ_ONLY
+
 __all__ = ["COMPLETIONS", "HistoryRecorder"]
 
 #: How an operation may end: it took effect (``ok``), surely did not (``fail``), nobody knows (``info``).
@@ -77,8 +79,8 @@ class HistoryRecorder:
     def complete(self, handle: int, type: str, value: Any = None, *, node: str = "", error: str = "") -> None:
         """Record how the operation ``handle`` ended: ``ok``, ``fail`` or ``info``.
 
-        ``value``: what a read returned (None: absent); for a write or cas it may be left
-        out, and the invoke's value is repeated. Completing an operation that is no longer
+        ``value``: what a read returned (None: absent), what an echo brought back; for a
+        write or cas it may be left out, and the invoke's value is repeated. Completing an operation that is no longer
         open (already completed, say as ``info`` by :meth:`close`) does nothing: a client
         thread that outlived the run must not write a second completion.
         """
@@ -89,7 +91,7 @@ class HistoryRecorder:
             if op is None or self._file.closed:
                 return
             del self._busy[op.process]
-            if value is None and op.f != "read":
+            if value is None and op.f not in READ_ONLY:
                 value = op.value
             extra = {}
             if node:
@@ -118,7 +120,7 @@ class HistoryRecorder:
             for handle in list(self._open):
                 op = self._open.pop(handle)
                 self._write({"process": op.process, "type": "info", "f": op.f, "key": op.key,
-                             "value": None if op.f == "read" else op.value}, {"error": reason})
+                             "value": None if op.f in READ_ONLY else op.value}, {"error": reason})
                 self._counts["info"] += 1
             self._busy.clear()
             self._file.close()

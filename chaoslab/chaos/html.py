@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaoslab.check.history import HistoryError, Operation, read_history
+from chaoslab.check.history import HistoryError, Operation, _show, read_history
 from chaoslab.check.html import _esc
 from chaoslab.errors import LabError
 from chaoslab.events import read_events
@@ -33,7 +33,7 @@ STATUS_COLOURS = {"ok": "#2da44e", "fail": "#cf222e", "info": "#bf8700"}
 VERDICT_COLOURS = {"valid": "#1a7f37", "invalid": "#cf222e", "unknown": "#9a6700", "skipped": "#6e7781",
                    "error": "#cf222e"}
 F_COLOURS = ("#0969da", "#fb8500", "#8250df", "#1b7c83", "#bf3989", "#6e7781")  # in _F_ORDER, then any other
-_F_ORDER = ("read", "write", "cas")
+_F_ORDER = ("read", "write", "cas", "broadcast", "add", "echo")  # kv, then Maelstrom's workloads
 FAULT_COLOURS = {"partition": "#fd8c73", "isolate": "#fd8c73", "crash": "#cf222e", "pause": "#8250df",
                  "drop": "#d4a72c", "delay": "#d4a72c", "duplicate": "#d4a72c", "reorder": "#d4a72c"}
 MARK_STYLES = {"crash": ("#cf222e", "solid", "✕"), "restart": ("#1a7f37", "dashed", "↻"),
@@ -43,6 +43,7 @@ BUCKET_S = 0.5  # throughput bucket; longer runs get wider ones so a plot keeps 
 _MAX_BUCKETS = 400
 _OPS_SHOWN = 12  # a violation's operations listed before the rest fold away
 _VALUE_CHARS = 60  # a value longer than this is cut in hover text and tables
+_ITEMS_COUNTED = 8  # a read that returned more items than this says how many (a broadcast node's messages)
 
 
 @dataclass
@@ -283,6 +284,20 @@ def _cut(text: str) -> str:
     return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
 
 
+def describe(op: Operation) -> str:
+    """How the page names an operation: as ``chaoslab check`` does, plus what an echo brought back
+    when it differs, and how many items a long read returned."""
+    text = op.describe()
+    if op.status != "ok":
+        return text
+    if op.f not in ("read", "get") and op.output is not None and op.output != op.value:
+        return f"{text[: -len(' ok')]} -> {_show(op.output)}"
+    if op.f in ("read", "get") and isinstance(op.output, tuple) and len(op.output) > _ITEMS_COUNTED:
+        head, _, tail = text.rpartition(" -> ")
+        return f"{head} -> {len(op.output)} items {tail}"
+    return text
+
+
 def _lines(op: Operation) -> str:
     return f"{op.call_line}-{op.ret_line}" if op.ret_line else f"{op.call_line}-"
 
@@ -300,7 +315,7 @@ def op_rows(run: Run, end: float) -> dict[str, list[Any]]:
         rows["proc"].append(f"p{op.process}")
         rows["status"].append(op.status)
         rows["f"].append(op.f)
-        rows["desc"].append(_cut(op.describe()) + (f" [{extra['error']}]" if extra.get("error") else ""))
+        rows["desc"].append(_cut(describe(op)) + (f" [{extra['error']}]" if extra.get("error") else ""))
         rows["lines"].append(_lines(op))
         rows["ms"].append(max((stop - start) * 1000, 0.001))  # log axis: no zero
         rows["node"].append(str(extra.get("node", "")))
@@ -416,7 +431,7 @@ def _violation_ops(run: Run) -> str:
         extra = run.extras.get(op.ret_line, {})
         who = " · ".join(f"{k} {v}" for k, v in extra.items())
         rows.append(f"<tr class='hl'><td>{_esc(_lines(op))}</td><td>{_esc(why)}</td>"
-                    f"<td class='mono'>{_esc(op.describe())}</td><td>{start:.3f}</td><td>{done}</td>"
+                    f"<td class='mono'>{_esc(_cut(describe(op)))}</td><td>{start:.3f}</td><td>{done}</td>"
                     f"<td>{took}</td><td>{_esc(who)}</td></tr>")
     head = ("<tr><th>lines</th><th>verdict</th><th>operation</th><th>invoked (s)</th><th>completed (s)</th>"
             "<th>took</th><th></th></tr>")

@@ -32,7 +32,8 @@ from chaoslab.algorithms.registry import available, get_algorithm
 from chaoslab.algorithms.spec import AlgorithmSpec
 from chaoslab.chaos.scenario import (
     ACTIONS,
-    KV_OPS,
+    DEFAULT_MIX,
+    MIX_OPS,
     NEMESIS_KINDS,
     Availability,
     CheckSection,
@@ -51,18 +52,25 @@ from chaoslab.process.spec import node_ids
 
 __all__ = ["WORKLOAD_KINDS", "ScenarioError", "load_scenario", "parse_scenario"]
 
-#: workload kinds: "kv" (Jepsen clients, for algorithms whose spec serves the kv API) and
-#: "orders" (a commander's orders, for Byzantine agreement)
-WORKLOAD_KINDS = ("kv", "orders")
+#: workload kinds: "kv" (Jepsen clients, for algorithms whose spec serves the kv API),
+#: "orders" (a commander's orders, for Byzantine agreement), and Maelstrom's "echo",
+#: "broadcast", "g-counter" (for Maelstrom programs)
+WORKLOAD_KINDS = ("kv", "orders", "echo", "broadcast", "g-counter")
 
 _TOP = {"name": "name", "description": "description", "quick_scale": "quick_scale", "cluster": "[cluster]",
         "workload": "[workload]", "step": "[[step]]", "nemesis": "[nemesis]", "check": "[check]"}
 _CLUSTER_KEYS = ("algorithm", "nodes", "set")
-_KV_KEYS = ("kind", "clients", "rate", "keys", "mix", "duration", "timeout")
-_ORDERS_KEYS = ("kind", "clients", "rate", "duration", "timeout")
+_COMMON_KEYS = ("kind", "clients", "rate", "duration", "timeout")
+#: the [workload] keys each kind takes
+_WORKLOAD_KEYS = {kind: (*_COMMON_KEYS, *(("keys",) if kind == "kv" else ()),
+                         *(("mix", "settle") if kind in MIX_OPS else ()))  # the kinds with final reads
+                  for kind in WORKLOAD_KINDS}
 _NEMESIS_KEYS = ("kinds", "interval", "hold", "seed", "start", "stop")
-_CHECK_KEYS = ("linearizable", "no_lost_writes", "election_safety", "leader_within", "one_coordinator",
-               "agreement", "expect", "availability")
+_CHECK_KEYS = ("linearizable", "no_lost_writes", "echoes_match", "all_delivered", "counter_sum", "election_safety",
+               "leader_within", "one_coordinator", "agreement", "expect", "availability")
+#: checks of one workload kind's history
+_KIND_CHECKS = {"linearizable": "kv", "no_lost_writes": "kv", "echoes_match": "echo", "all_delivered": "broadcast",
+                "counter_sum": "g-counter", "agreement": "orders"}
 _AVAILABILITY_KEYS = ("during", "start", "end", "min")
 _LINK = ("for", "src", "dst", "seed")
 #: what each action takes besides ``at`` and ``name``
@@ -143,6 +151,10 @@ def parse_scenario(text: str, path: Path, *, algorithm: str | None = None, setti
             replay += ["--algorithm", algorithm]
         for override in settings:
             keys, value = parse_override(override)
+            if len(keys) == 1 and keys[0] not in _CLUSTER_KEYS and keys[0] in cluster:
+                cluster[keys[0]] = value  # the file's [cluster] shorthand for the same setting
+                replay += ["--set", override]
+                continue
             table = cluster.setdefault("set", {})
             for key in keys[:-1]:
                 table = table.setdefault(key, {})
@@ -420,7 +432,9 @@ class _Reader:
             top.fail("missing [cluster]: say what to run, e.g. [cluster] algorithm = \"raft\", nodes = 5")
         cluster, spec = self._cluster(top.table("cluster", "[cluster]"))
         ids = node_ids(cluster.nodes)
-        workload = self._workload(top.table("workload", "[workload]"), spec) if "workload" in top.data else None
+        workload = None
+        if "workload" in top.data:
+            workload, cluster = self._workload(top.table("workload", "[workload]"), spec, cluster)
         steps = self._steps(top.tables("step", "[[step]]"), ids, workload)
         nemesis = self._nemesis(workload) if "nemesis" in top.data else None
         if workload is None and not steps and nemesis is None:
@@ -445,15 +459,20 @@ class _Reader:
     # -- [cluster] -------------------------------------------------------------
 
     def _cluster(self, t: _Table) -> tuple[ClusterSection, AlgorithmSpec]:
-        t.only(_CLUSTER_KEYS)
         name = t.require("algorithm", _string, 'algorithm = "raft"')
         spec = self._algorithm(t, name)
         most = min(spec.max_nodes or MAX_NODES, MAX_NODES)
         default = min(max(3, spec.min_nodes), most)
         nodes = t.get("nodes", _whole(spec.min_nodes, most, f" for {spec.name}"), default)
         settings = t.table("set", "[cluster.set]") if "set" in t.data else None
-        section = ClusterSection(algorithm=name, nodes=nodes, settings=dict(settings.data) if settings else {})
-        self._check_settings(settings or _Table(self, "[cluster]", ("cluster",), {}), section)
+        # Any other key of [cluster] is a setting, as in [cluster.set] (bin = "./node" for Maelstrom).
+        shorthand = _Table(self, "[cluster]", ("cluster",), {k: v for k, v in t.data.items() if k not in _CLUSTER_KEYS})
+        for key in shorthand.data:
+            if settings is not None and key in settings.data:
+                shorthand.fail(f"{key} is set twice: here and in [cluster.set] (give it once)", key)
+        merged = {**shorthand.data, **(settings.data if settings else {})}
+        section = ClusterSection(algorithm=name, nodes=nodes, settings=merged)
+        self._check_settings([shorthand, *([settings] if settings else [])], section)
         return section, spec
 
     def _algorithm(self, t: _Table, name: str) -> AlgorithmSpec:
@@ -464,57 +483,90 @@ class _Reader:
                 t.fail(exc.args[0], "algorithm")
             t.fail(f"unknown algorithm {name!r}{_hint(name, available())}", "algorithm")
 
-    def _check_settings(self, t: _Table, section: ClusterSection) -> None:
-        """As ``chaoslab up --set`` checks them: the algorithm's own check and config resolution."""
-        for key, where in (("nodes", "give the node count in [cluster] as nodes = N"),
-                           ("seed", "the run's seed is chaoslab run --seed")):
-            if key in t.data:
-                t.fail(f"{key} is not a setting: {where}", key)
+    def _check_settings(self, tables: Sequence[_Table], section: ClusterSection) -> None:
+        """As ``chaoslab up --set`` checks them: the algorithm's own check and config resolution.
+        ``tables``: where the settings come from ([cluster]'s own keys, then [cluster.set])."""
+        for t in tables:
+            for key, where in (("nodes", "give the node count in [cluster] as nodes = N"),
+                               ("seed", "the run's seed is chaoslab run --seed")):
+                if key in t.data:
+                    t.fail(f"{key} is not a setting: {where}", key)
         try:
             build_spec(section.algorithm, nodes=section.nodes, seed=1, overrides=section.overrides())
         except LabError as exc:
             message = str(exc)
-            keys = [(k,) for k in t.data] + [(k, sub) for k, v in t.data.items() if isinstance(v, dict) for sub in v]
-            named = [k for k in keys if re.search(rf"(?<!\w){re.escape(k[-1])}(?!\w)", message)]
-            t.fail(message, *(named[-1] if named else ()))
+            for t in reversed(tables):  # [cluster.set] wins a tie: the message is about its table first
+                keys = [(k,) for k in t.data] + [(k, sub) for k, v in t.data.items() if isinstance(v, dict) for sub in v]
+                named = [k for k in keys if re.search(rf"(?<!\w){re.escape(k[-1])}(?!\w)", message)]
+                if named:
+                    if t.label == "[cluster]":
+                        close = difflib.get_close_matches(named[-1][0], _CLUSTER_KEYS, n=1, cutoff=0.6)
+                        if close:  # a misspelt nodes or algorithm, not a setting
+                            t.fail(f"unknown key {named[-1][0]!r} (did you mean {close[0]!r}?)", *named[-1])
+                    t.fail(message, *named[-1])
+            tables[-1].fail(message)
 
     # -- [workload] ------------------------------------------------------------
 
-    def _workload(self, t: _Table, spec: AlgorithmSpec) -> WorkloadSection:
-        t.only(tuple(dict.fromkeys((*_KV_KEYS, *_ORDERS_KEYS))))
-        serves = [kind for kind in WORKLOAD_KINDS if spec.serves(kind)]
-        kind = t.get("kind", _choice(*WORKLOAD_KINDS), serves[0] if serves else None)
-        if kind is None:
-            t.fail(f"{spec.name} serves no workload (kv needs the kv API, orders is Byzantine agreement's): "
-                   "drop [workload] and drive the run with [[step]]s")
-        if kind not in serves:
-            other = f"; its workload is kind = {_show(serves[0])}" if serves else ""
-            t.fail(f"kind = {_show(kind)} does not apply to {spec.name}{other}", "kind")
-        if kind == "orders":
-            for key in t.data:
-                if key not in _ORDERS_KEYS:
-                    t.fail(f"{key} applies to kv workloads only", key)
-        mix = self._mix(t) if "mix" in t.data else WorkloadSection().mix
-        return WorkloadSection(
+    def _workload(self, t: _Table, spec: AlgorithmSpec,
+                  cluster: ClusterSection) -> tuple[WorkloadSection, ClusterSection]:
+        """The [workload], and the cluster with the workload setting its kind implies (see
+        :meth:`_kind`)."""
+        t.only(tuple(dict.fromkeys(k for keys in _WORKLOAD_KEYS.values() for k in keys)))
+        kind, cluster = self._kind(t, spec, cluster)
+        for key in t.data:
+            if key not in _WORKLOAD_KEYS[kind]:
+                takes = [k for k in _WORKLOAD_KEYS if key in _WORKLOAD_KEYS[k]]
+                which = ", ".join(takes[:-1]) + " and " + takes[-1] if len(takes) > 1 else takes[0]
+                t.fail(f"{key} applies to {which} workloads only, not {kind}", key)
+        section = WorkloadSection(
             kind=kind,
             clients=t.get("clients", _whole(1), 4),
             rate=t.get("rate", _positive, 100.0),
             keys=t.get("keys", _whole(1), 4),
-            mix=mix,
+            mix=self._mix(t, MIX_OPS[kind]) if "mix" in t.data else dict(DEFAULT_MIX.get(kind, {})),
             duration=t.get("duration", _period, 10.0),
             timeout=t.get("timeout", _period, 1.0),
+            settle=t.get("settle", _period, 10.0),
         )
+        return section, cluster
+
+    def _kind(self, t: _Table, spec: AlgorithmSpec, cluster: ClusterSection) -> tuple[str, ClusterSection]:
+        """``[workload] kind``, checked against what the algorithm serves. An algorithm whose
+        nodes know their workload (``spec.workload_settings``: Maelstrom's ``workload``) takes it
+        from the cluster's setting when ``kind`` is not given, gets the setting from ``kind``
+        when it is not set, and refuses the two when they disagree."""
+        serves = [kind for kind in WORKLOAD_KINDS if spec.serves(kind)]
+        implied = spec.workload_settings
+        setting = _setting(cluster, "workload") if implied else None
+        kinds = {value: kind for kind, value in implied.items()}
+        default = kinds.get(setting) if setting else None
+        kind = t.get("kind", _choice(*WORKLOAD_KINDS), default or (serves[0] if serves else None))
+        if kind is None:
+            t.fail(f"{spec.name} serves no workload (kv needs the kv API, orders is Byzantine agreement's): "
+                   "drop [workload] and drive the run with [[step]]s")
+        if kind not in serves:
+            other = (f"; its workloads are kind = {' | '.join(map(_show, serves))}" if len(serves) > 1 else
+                     f"; its workload is kind = {_show(serves[0])}" if serves else "")
+            t.fail(f"kind = {_show(kind)} does not apply to {spec.name}{other}", "kind")
+        if implied and setting and implied.get(kind) != setting:
+            t.fail(f"kind = {_show(kind)} but the cluster's workload = {_show(setting)}, which runs kind = "
+                   f"{_show(kinds[setting])}: give one of them, or make them agree", "kind")
+        if implied and not setting and kind in implied:
+            cluster = replace(cluster, settings={**cluster.settings, "workload": implied[kind]})
+        return kind, cluster
 
     @staticmethod
-    def _mix(workload: _Table) -> dict[str, float]:
+    def _mix(workload: _Table, ops: Sequence[str]) -> dict[str, float]:
         value = workload.data["mix"]
         if not isinstance(value, dict):
-            workload.fail(f"mix: must be a table like {{ read = 0.5, write = 0.4, cas = 0.1 }}, got {_show(value)}", "mix")
+            example = ", ".join(f"{op} = {w}" for op, w in DEFAULT_MIX[workload.data.get("kind", "kv")].items())
+            workload.fail(f"mix: must be a table like {{ {example} }}, got {_show(value)}", "mix")
         for op in value:
-            if op not in KV_OPS:
-                workload.fail(f"mix: unknown operation {op!r}{_hint(op, KV_OPS)}", "mix")
+            if op not in ops:
+                workload.fail(f"mix: unknown operation {op!r}{_hint(op, ops)}", "mix")
         try:
-            weights = {op: _weight(value.get(op, 0.0)) for op in KV_OPS}
+            weights = {op: _weight(value.get(op, 0.0)) for op in ops}
         except ValueError as exc:
             workload.fail(f"mix: a weight {exc}", "mix")
         if sum(weights.values()) <= 0:
@@ -640,15 +692,9 @@ class _Reader:
         leader_within = t.get("leader_within", _period)
         kind = workload.kind if workload is not None else None
         leads = any(spec.leads(role) for role in spec.roles)
-        for key in ("linearizable", "no_lost_writes"):
-            if flags[key] and kind != "kv":
-                why = f"{spec.name} serves no kv API" if spec.client_api != "kv" else \
-                    "add a [workload] of kind \"kv\""
-                t.fail(f"{key} checks a kv workload's history: {why}", key)
-        if flags["agreement"] and kind != "orders":
-            why = "add a [workload] of kind \"orders\"" if spec.serves("orders") else \
-                f"it applies to Byzantine agreement, not {spec.name}"
-            t.fail(f"agreement checks the orders' outcomes: {why}", "agreement")
+        for key, needs in _KIND_CHECKS.items():
+            if flags[key] and kind != needs:
+                t.fail(self._kind_check_error(key, needs, kind, spec), key)
         for key in ("election_safety", "one_coordinator"):
             if flags[key] and not leads:
                 t.fail(f"{key} needs an algorithm whose nodes lead, and no role of {spec.name} does", key)
@@ -657,6 +703,21 @@ class _Reader:
         windows = tuple(self._availability(w, workload, steps) for w in t.tables("availability", "[[check.availability]]"))
         return CheckSection(**flags, leader_within=leader_within, availability=windows,
                             expect=t.get("expect", _choice(*_EXPECT), "valid"))
+
+    @staticmethod
+    def _kind_check_error(key: str, needs: str, kind: str | None, spec: AlgorithmSpec) -> str:
+        """Why check ``key``, of a ``needs`` workload's history, does not apply to this run."""
+        if needs == "orders":
+            why = "add a [workload] of kind \"orders\"" if spec.serves("orders") else \
+                f"it applies to Byzantine agreement, not {spec.name}"
+            return f"agreement checks the orders' outcomes: {why}"
+        if not spec.serves(needs):
+            why = f"{spec.name} serves no kv API" if needs == "kv" else f"{spec.name} serves no {needs} workload"
+        elif kind is None:
+            why = f"add a [workload] of kind \"{needs}\""
+        else:
+            why = f"this run's workload is kind = \"{kind}\""
+        return f"{key} checks a{'n' if needs[0] in 'aeio' else ''} {needs} workload's history: {why}"
 
     def _availability(self, t: _Table, workload: WorkloadSection | None, steps: Sequence[Step]) -> Availability:
         t.only(_AVAILABILITY_KEYS)
@@ -695,6 +756,14 @@ class _Reader:
         later = steps[steps.index(step) + 1:]
         undo = next((s for s in later if s.action in _ENDED_BY[step.action]), None)
         return step.at, undo.at if undo is not None else end
+
+
+def _setting(cluster: ClusterSection, key: str) -> Any:
+    """A cluster setting as given: ``key`` itself, or under the algorithm's own table."""
+    own = cluster.settings.get(cluster.algorithm)
+    if isinstance(own, dict) and key in own:
+        return own[key]
+    return cluster.settings.get(key)
 
 
 def _scale(value: Any) -> float:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslab.algorithms import AlgorithmSpec, get_algorithm
+from chaoslab.algorithms.registry import load_ref
 from chaoslab.chaos import verdicts as v
 from chaoslab.chaos.history import HistoryRecorder
 from chaoslab.chaos.html import write_html
@@ -41,7 +42,6 @@ from chaoslab.chaos.report import EVENTS, HISTORY, new_run_dir, replay_command, 
 from chaoslab.chaos.scenario import Availability, Scenario, Step
 from chaoslab.chaos.schedule import GateTimeout, MonotonicClock, Timeline
 from chaoslab.chaos.steps import Applied, FaultRecord, Faults, StepFailed, apply_step, step_label
-from chaoslab.chaos.workload import KVWorkload, OrdersWorkload
 from chaoslab.errors import LabError
 from chaoslab.events import EventLog, read_events
 from chaoslab.lab.cluster import Cluster
@@ -49,9 +49,26 @@ from chaoslab.lab.rundir import home_dir
 from chaoslab.seeds import derive_rng
 from chaoslab.wire.status import node_statuses
 
-__all__ = ["RunProgress", "RunResult", "availability_windows", "plan_checks", "run", "verdicts_for"]
+__all__ = ["CHECK_ORDER", "WORKLOADS", "RunProgress", "RunResult", "availability_windows", "plan_checks", "run", "verdicts_for"]
 
-CHECK_ORDER = ("linearizable", "no_lost_writes", "election_safety", "leader_within", "one_coordinator", "agreement")
+CHECK_ORDER = ("linearizable", "no_lost_writes", "echoes_match", "all_delivered", "counter_sum", "election_safety",
+               "leader_within", "one_coordinator", "agreement")
+#: Each workload kind's class, as ``"module:attr"``: loaded when a run needs it, so the runner
+#: imports no algorithm's adapters (Maelstrom's live in its folder).
+WORKLOADS = {
+    "kv": "chaoslab.chaos.workload:KVWorkload",
+    "orders": "chaoslab.chaos.workload:OrdersWorkload",
+    "echo": "chaoslab.algorithms.maelstrom.adapters.workloads:EchoWorkload",
+    "broadcast": "chaoslab.algorithms.maelstrom.adapters.workloads:BroadcastWorkload",
+    "g-counter": "chaoslab.algorithms.maelstrom.adapters.workloads:GCounterWorkload",
+}
+#: What a run checks by workload kind when neither the scenario nor the algorithm says.
+WORKLOAD_CHECKS = {
+    "kv": ("linearizable", "no_lost_writes"),
+    "echo": ("echoes_match",),
+    "broadcast": ("all_delivered",),
+    "g-counter": ("counter_sum",),
+}
 RECOVERY_TIMEOUT = 10.0   # after the final heal, how long to wait for the cluster to be ready again
 WAIT_FOR_TIMEOUT = 10.0   # a ``wait_for`` step without its own timeout
 CHECK_TIMEOUT = 60.0      # the linearizability checker's budget
@@ -122,8 +139,8 @@ def plan_checks(scenario: Scenario, spec: AlgorithmSpec) -> dict[str, Any]:
     """
     defaults = dict(spec.default_checks)
     if not defaults:  # a plug-in that does not say: what its workload and roles allow
-        if scenario.workload is not None and scenario.workload.kind == "kv":
-            defaults.update(linearizable=True, no_lost_writes=True)
+        if scenario.workload is not None:
+            defaults.update(dict.fromkeys(WORKLOAD_CHECKS.get(scenario.workload.kind, ()), True))
         if any(kind == "lead" for kind in spec.roles.values()):
             defaults["election_safety"] = True
     plan = {}
@@ -196,7 +213,7 @@ class _Run:
         self.cluster: Any = None
         self.clock: MonotonicClock | None = None
         self.recorder: HistoryRecorder | None = None
-        self.workload: KVWorkload | OrdersWorkload | None = None
+        self.workload: Any = None  # a workload class of WORKLOADS
         self.faults: Faults | None = None
         self.timeline: Timeline | None = None
         self.events: EventLog | None = None
@@ -263,14 +280,14 @@ class _Run:
         for label in timeline.skipped:
             self.notes.append(f"step {label!r} did not run (the workload had ended)")
 
-    def _workload(self) -> KVWorkload | OrdersWorkload | None:
+    def _workload(self) -> Any:
         section = self.scenario.workload
         if section is None:
             return None
-        kind = {"kv": KVWorkload, "orders": OrdersWorkload}.get(section.kind)
-        if kind is None:
-            raise LabError(f"{self.scenario.path}: unknown workload kind {section.kind!r} (kv or orders)")
-        return kind(self.cluster, section, derive_rng(self.seed, "workload"), self.recorder)
+        ref = WORKLOADS.get(section.kind)
+        if ref is None:
+            raise LabError(f"{self.scenario.path}: unknown workload kind {section.kind!r} ({', '.join(WORKLOADS)})")
+        return load_ref(ref)(self.cluster, section, derive_rng(self.seed, "workload"), self.recorder)
 
     def _step(self, index: int, step: Step) -> None:
         label = step_label(step)
@@ -315,7 +332,7 @@ class _Run:
         if not self._settled(max(RECOVERY_TIMEOUT, 2 * float(self.checks.get("leader_within", 0)))):
             self.notes.append(f"the cluster was not ready {RECOVERY_TIMEOUT:g}s after the final heal")
         if self.workload is not None and hasattr(self.workload, "final_reads"):
-            self.workload.final_reads()
+            self.workload.final_reads(timeout=self.scenario.workload.settle)
         self.timings["recover"] = time.monotonic() - started
         self.statuses = node_statuses(self.cluster.status())
 
@@ -467,6 +484,9 @@ def verdicts_for(checks: Mapping[str, Any], scenario: Scenario, spec: AlgorithmS
     calls: dict[str, Callable[[Any], v.Verdict]] = {
         "linearizable": lambda _: v.linearizable(history, timeout=CHECK_TIMEOUT),
         "no_lost_writes": lambda _: v.no_lost_writes(history),
+        "echoes_match": lambda _: v.echoes_match(history),
+        "all_delivered": lambda _: v.all_delivered(history),
+        "counter_sum": lambda _: v.counter_sum(history),
         "election_safety": lambda _: v.election_safety(events, spec),
         "leader_within": lambda bound: v.leader_within(events, spec, since=final_heal, bound=float(bound)),
         "one_coordinator": lambda _: v.one_coordinator(statuses, spec),

@@ -23,6 +23,12 @@ ACTIONS = (
 NEMESIS_KINDS = ("partition", "isolate", "crash", "pause", "drop", "delay", "duplicate", "reorder")
 #: What a kv workload's clients do; the mix gives each a weight.
 KV_OPS = ("read", "write", "cas")
+#: Each workload kind's operations that ``mix`` weighs, and its default weights (a kind not
+#: here has no mix: orders, echo).
+MIX_OPS = {"kv": KV_OPS, "broadcast": ("broadcast", "read"), "g-counter": ("add", "read")}
+DEFAULT_MIX = {"kv": {"read": 0.5, "write": 0.4, "cas": 0.1},
+               "broadcast": {"broadcast": 0.5, "read": 0.5},
+               "g-counter": {"add": 0.5, "read": 0.5}}
 
 
 @dataclass(frozen=True)
@@ -59,15 +65,17 @@ def _toml_value(value: Any) -> str:
 
 @dataclass(frozen=True)
 class WorkloadSection:
-    """Clients run for ``duration``; ``kind`` is "kv" (Jepsen clients) or "orders" (Byzantine)."""
+    """Clients run for ``duration``; ``kind`` is "kv" (Jepsen clients), "orders" (Byzantine), or
+    one of Maelstrom's "echo", "broadcast", "g-counter"; ``mix`` weighs the kind's ``MIX_OPS``."""
 
     kind: str = "kv"
     clients: int = 4
     rate: float = 100.0  # operations a second, all clients together
     keys: int = 4
-    mix: dict[str, float] = field(default_factory=lambda: {"read": 0.5, "write": 0.4, "cas": 0.1})
+    mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX["kv"]))
     duration: float = 10.0
     timeout: float = 1.0  # a client gives up on one operation after this (a write then is ``info``)
+    settle: float = 10.0  # after the final heal, how long the final reads may wait for nodes to answer and agree
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,9 @@ class CheckSection:
     leader_within: float | None = None    # a leader this soon after the last heal / restart
     one_coordinator: bool | None = None   # bully: one coordinator once healed
     agreement: bool | None = None         # byzantine: IC1 / IC2 for every order
+    echoes_match: bool | None = None      # echo workloads: every echo came back as sent
+    all_delivered: bool | None = None     # broadcast: every acknowledged message in every node's final read
+    counter_sum: bool | None = None       # g-counter: final reads within the acknowledged sum and the unknown adds
     availability: tuple[Availability, ...] = ()
     expect: str = "valid"                 # "violation": the run is meant to find one (a demonstration)
 

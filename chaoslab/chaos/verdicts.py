@@ -12,6 +12,8 @@ for). :func:`overall` folds them into the run's verdict and exit code.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,8 +29,8 @@ if TYPE_CHECKING:
     from chaoslab.algorithms.spec import AlgorithmSpec
 
 __all__ = [
-    "STATUSES", "Verdict", "agreement", "availability", "election_safety", "leader_within",
-    "linearizable", "no_lost_writes", "one_coordinator", "overall",
+    "STATUSES", "Verdict", "agreement", "all_delivered", "availability", "counter_sum", "echoes_match",
+    "election_safety", "leader_within", "linearizable", "no_lost_writes", "one_coordinator", "overall",
 ]
 
 VALID, SKIPPED = "valid", "skipped"
@@ -215,6 +217,271 @@ def availability(history: Path, windows: Sequence[tuple[str, float, float, float
         return Verdict(name, UNKNOWN, f"no operation was invoked during {', '.join(empty)}", details)
     shown = ", ".join(f"{r['label']} {r['ratio']:.0%}" for r in results)
     return Verdict(name, VALID, f"available: {shown}" if results else "no window to check", details)
+
+
+# ---------------------------------------------------------------- Maelstrom's workloads
+
+
+def echoes_match(history: Path) -> Verdict:
+    """Every answered echo (``f="echo"``) came back with exactly the string sent.
+
+    Unanswered echoes (``fail``/``info``) are counted, not judged: a node that is down
+    cannot echo. Unknown when no echo was answered at all.
+    """
+    name = "echoes_match"
+    try:
+        ops = [op for op in read_history(history) if op.f == "echo"]
+    except HistoryError as exc:
+        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    answered = [op for op in ops if op.status == "ok"]
+    wrong = [op for op in answered if op.output != op.value]
+    details: dict[str, Any] = {
+        "echoes": len(ops), "answered": len(answered), "unanswered": len(ops) - len(answered),
+        "wrong": [{"line": op.call_line, "sent": op.value, "returned": op.output, "op": op.describe()}
+                  for op in wrong[:_LOST_KEPT]],
+        "wrong_count": len(wrong)}
+    if wrong:
+        first = wrong[0]
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        return Verdict(name, INVALID, f"{len(wrong)} of {len(answered)} answered echoes came back wrong: "
+                       f"sent {_show(first.value)}, got {_show(first.output)} (line {first.call_line}){more}",
+                       details, [op.call_line for op in wrong][:_MAX_OPS])
+    if not answered:
+        return Verdict(name, UNKNOWN, f"no echo was answered ({len(ops)} sent)", details)
+    unanswered = f" ({len(ops) - len(answered)} unanswered)" if len(ops) > len(answered) else ""
+    return Verdict(name, VALID, f"all {len(answered):,} answered echoes came back as sent{unanswered}", details)
+
+
+def _node_reads(ops: Sequence[Operation]) -> dict[str, list[Operation]]:
+    """Reads by the node they read (``key``), every node read at all (a failed read names one too)."""
+    out: dict[str, list[Operation]] = {}
+    for op in ops:
+        if op.f == "read":
+            out.setdefault(str(op.key), []).append(op)
+    return dict(sorted(out.items()))
+
+
+def _final_reads(reads: Mapping[str, Sequence[Operation]], writes: Sequence[Operation]) -> dict[str, Operation]:
+    """Each node's last ok read, if it began after every one of ``writes`` had ended."""
+    ends = [op.done for op in writes]
+    last_end = -1 if not ends else (None if None in ends else max(e for e in ends if e is not None))
+    out = {}
+    for node, node_ops in reads.items():
+        ok = [op for op in node_ops if op.status == "ok"]
+        if ok and last_end is not None and ok[-1].call > last_end:
+            out[node] = ok[-1]
+    return out
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def all_delivered(history: Path) -> Verdict:
+    """Every acknowledged broadcast is in every node's final read, and no read holds a phantom.
+
+    A node's final read is its last ok ``read`` (``key`` the node) that began after every
+    broadcast ended. Lost: an acknowledged message missing from a final read (listed per
+    node). Phantom: a message a read returned that no broadcast sent, or that a read
+    returned before its broadcast began. Latency of a message on a node: from its
+    broadcast's invoke to the completion of the first read of that node after which every
+    read of it holds the message; a message's latency is the largest over the nodes (only
+    acknowledged messages every final read holds). Unknown when a node has no final read.
+    """
+    name = "all_delivered"
+    try:
+        ops = read_history(history)
+    except HistoryError as exc:
+        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    sends = [op for op in ops if op.f == "broadcast"]
+    sent = {op.value: op for op in sends}
+    acked = {op.value for op in sends if op.status == "ok"}
+    reads = _node_reads(ops)
+    malformed, phantom = [], []
+    for node, node_ops in reads.items():
+        for op in node_ops:
+            if op.status != "ok":
+                continue
+            if not isinstance(op.output, tuple):
+                malformed.append({"node": node, "line": op.call_line, "returned": op.output})
+                continue
+            for m in op.output:
+                source = sent.get(m)
+                if source is None or op.ret is not None and op.ret < source.call:
+                    phantom.append({"node": node, "line": op.call_line, "message": m,
+                                    "why": "never broadcast" if source is None else
+                                    f"read before its broadcast began (line {source.call_line})"})
+    finals = _final_reads(reads, sends)
+    lost = {node: sorted(acked - set(op.output)) for node, op in finals.items() if isinstance(op.output, tuple)}
+    lost = {node: missing for node, missing in lost.items() if missing}
+    unread = [node for node in reads if node not in finals]
+    latencies = _delivery_latencies(reads, sent, acked, finals)
+    figures = sorted(latencies.values())
+    latency = {"count": len(figures)}
+    if figures:
+        latency.update(p50_ms=round(_percentile(figures, 0.5) * 1000, 1),
+                       p95_ms=round(_percentile(figures, 0.95) * 1000, 1), max_ms=round(figures[-1] * 1000, 1))
+    details: dict[str, Any] = {
+        "broadcasts": len(sends), "acknowledged": len(acked),
+        "unknown": sum(1 for op in sends if op.status == "info"), "nodes": list(reads),
+        "final": {node: len(op.output) if isinstance(op.output, tuple) else None for node, op in finals.items()},
+        "lost": {node: missing[:_LOST_KEPT] for node, missing in lost.items()},
+        "lost_count": sum(len(missing) for missing in lost.values()),
+        "phantom": phantom[:_LOST_KEPT], "phantom_count": len(phantom), "malformed": malformed[:_LOST_KEPT],
+        "unread": unread, "latency": latency}
+    if lost or phantom or malformed:
+        problems, lines = [], []
+        if lost:
+            shown = ", ".join(f"{node} lacks {len(missing)}" for node, missing in lost.items())
+            node, missing = next(iter(lost.items()))
+            problems.append(f"{details['lost_count']} acknowledged messages lost ({shown}; "
+                            f"e.g. {missing[0]}, broadcast on line {sent[missing[0]].call_line}, "
+                            f"not in {node}'s final read on line {finals[node].call_line})")
+            lines += [sent[m].call_line for missing in lost.values() for m in missing]
+            lines += [finals[node].call_line for node in lost]
+        if phantom:
+            problems.append(f"{len(phantom)} phantom messages (e.g. {phantom[0]['message']} read from "
+                            f"{phantom[0]['node']} on line {phantom[0]['line']}: {phantom[0]['why']})")
+            lines += [item["line"] for item in phantom]
+        if malformed:
+            problems.append(f"{len(malformed)} reads returned no list of messages (e.g. "
+                            f"{_show(malformed[0]['returned'])} from {malformed[0]['node']} on line "
+                            f"{malformed[0]['line']})")
+            lines += [item["line"] for item in malformed]
+        return Verdict(name, INVALID, "; ".join(problems), details, sorted(set(lines))[:_MAX_OPS])
+    if unread or not reads:
+        which = ", ".join(unread) if unread else "any node"
+        return Verdict(name, UNKNOWN, f"no final read of {which}: its delivery is unchecked", details)
+    return Verdict(name, VALID, f"all {len(acked):,} acknowledged messages reached all {len(finals)} nodes"
+                   f"{_latency_text(latency)}", details)
+
+
+def _latency_text(latency: Mapping[str, Any]) -> str:
+    if not latency.get("count"):
+        return ""
+    return (f"; delivery latency p50 {_seconds(latency['p50_ms'] / 1000)}, p95 {_seconds(latency['p95_ms'] / 1000)}, "
+            f"max {_seconds(latency['max_ms'] / 1000)} over {latency['count']:,} messages")
+
+
+def _delivery_latencies(reads: Mapping[str, Sequence[Operation]], sent: Mapping[Any, Operation], acked: set[Any],
+                        finals: Mapping[str, Operation]) -> dict[Any, float]:
+    """Seconds from each acknowledged message's broadcast to its being read for good on every node."""
+    delivered = set(acked)
+    for op in finals.values():
+        delivered &= set(op.output) if isinstance(op.output, tuple) else set()
+    if len(finals) < len(reads):
+        return {}
+    settled: dict[Any, float] = {}  # message -> the latest, over nodes, of its first read for good
+    for node_ops in reads.values():
+        ok = sorted((op for op in node_ops if op.status == "ok" and isinstance(op.output, tuple)),
+                    key=lambda op: op.ret)
+        # Walking back from the last read, a message is held for good from the earliest read of
+        # the unbroken run of reads that hold it.
+        held = set(delivered)
+        since: dict[Any, Operation] = {}
+        for op in reversed(ok):
+            held &= set(op.output)
+            if not held:
+                break
+            for m in held:
+                since[m] = op
+        for m, op in since.items():
+            t = (op.ret_time or 0) / 1e9
+            settled[m] = max(settled.get(m, t), t)
+    return {m: max(0.0, t - (sent[m].call_time or 0) / 1e9) for m, t in settled.items()}
+
+
+def counter_sum(history: Path) -> Verdict:
+    """A grow-only counter's reads: final ones within the adds' bounds, none ever too high.
+
+    With A the sum of acknowledged adds' deltas and U that of adds whose outcome is unknown
+    (failed adds count for nothing), each node's final read (its last ok ``read`` that
+    began after every add ended) lies in [A, A + U]; and no read at any time returns more
+    than the deltas of the adds (failed ones aside) invoked before that read ended. Unknown
+    when a node has no final read.
+    """
+    name = "counter_sum"
+    try:
+        ops = read_history(history)
+    except HistoryError as exc:
+        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    adds = [op for op in ops if op.f == "add"]
+    bad_adds = [op for op in adds if not _count(op.value)]
+    low = sum(op.value for op in adds if op.status == "ok" and _count(op.value))
+    high = low + sum(op.value for op in adds if op.status == "info" and _count(op.value))
+    reads = _node_reads(ops)
+    # the most any read can return: the deltas of the adds (not failed) invoked before it ended
+    starts, totals, total = [], [], 0
+    for op in sorted((op for op in adds if op.status != "fail" and _count(op.value)), key=lambda op: op.call):
+        total += op.value
+        starts.append(op.call)
+        totals.append(total)
+    too_high, malformed = [], []
+    for node, node_ops in reads.items():
+        for op in node_ops:
+            if op.status != "ok":
+                continue
+            if not _count(op.output):
+                malformed.append({"node": node, "line": op.call_line, "returned": op.output})
+                continue
+            end = op.ret if op.ret is not None else len(ops) * 2
+            i = bisect.bisect_left(starts, end)
+            most = totals[i - 1] if i else 0
+            if op.output > most:
+                too_high.append({"node": node, "line": op.call_line, "value": op.output, "most": most})
+    finals = _final_reads(reads, adds)
+    final_values = {node: op.output for node, op in finals.items()}
+    outside = [{"node": node, "line": op.call_line, "value": op.output} for node, op in finals.items()
+               if _count(op.output) and not low <= op.output <= high]
+    unread = [node for node in reads if node not in finals]
+    details: dict[str, Any] = {
+        "adds": len(adds), "acknowledged_sum": low, "unknown_sum": high - low,
+        "failed_adds": sum(1 for op in adds if op.status == "fail"), "bounds": [low, high],
+        "final": final_values, "agree": len(set(map(str, final_values.values()))) <= 1,
+        "outside": outside, "too_high": too_high[:_LOST_KEPT], "too_high_count": len(too_high),
+        "malformed": malformed[:_LOST_KEPT], "bad_adds": [op.call_line for op in bad_adds][:_LOST_KEPT],
+        "unread": unread}
+    if high > low:
+        bounds = f"within [{low}, {high}] (the acknowledged adds' sum, plus the unknown adds')"
+        target = bounds
+    else:
+        bounds, target = "the acknowledged adds' sum", f"{low} (the acknowledged adds' sum)"
+    if outside or too_high or malformed:
+        problems, lines = [], []
+        if outside:
+            shown = ", ".join(f"{item['node']} read {item['value']}" for item in outside)
+            problems.append(f"final reads not {target}: {shown}")
+            lines += [item["line"] for item in outside]
+        if too_high:
+            first = too_high[0]
+            problems.append(f"{len(too_high)} reads above every add invoked before them (e.g. {first['node']} read "
+                            f"{first['value']} on line {first['line']}, when at most {first['most']} was added)")
+            lines += [item["line"] for item in too_high]
+        if malformed:
+            problems.append(f"{len(malformed)} reads returned no count (e.g. {_show(malformed[0]['returned'])} from "
+                            f"{malformed[0]['node']} on line {malformed[0]['line']})")
+            lines += [item["line"] for item in malformed]
+        return Verdict(name, INVALID, "; ".join(problems), details, sorted(set(lines))[:_MAX_OPS])
+    if bad_adds:
+        return Verdict(name, UNKNOWN, f"{len(bad_adds)} adds have no whole, non-negative delta (line "
+                       f"{bad_adds[0].call_line}): the sum is unknown", details)
+    if unread or not reads:
+        which = ", ".join(unread) if unread else "any node"
+        return Verdict(name, UNKNOWN, f"no final read of {which}: the sum is unchecked", details)
+    agreed = f"all {len(finals)} nodes read {next(iter(final_values.values()))}" if details["agree"] else \
+        "final reads " + ", ".join(f"{node} {value}" for node, value in final_values.items())
+    return Verdict(name, VALID, f"{agreed}, {bounds} ({len(adds):,} adds); no read above the adds before it",
+                   details)
+
+
+def _count(value: Any) -> bool:
+    """A counter's value or an add's delta: a whole number, not negative."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 # ---------------------------------------------------------------- the events

@@ -29,9 +29,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.algorithms.registry import load_ref
+from chaoslab.chaos.clients import ClientPool, Outcome, poll, unanswered, weighted
 from chaoslab.chaos.history import HistoryRecorder
 from chaoslab.chaos.scenario import KV_OPS, WorkloadSection
-from chaoslab.client import CAS_MISMATCH, NOT_FOUND, OK, KVClient, NotAcknowledged, Result
+from chaoslab.client import CAS_MISMATCH, NOT_FOUND, OK, KVClient, Result
 from chaoslab.errors import LabError
 
 if TYPE_CHECKING:
@@ -40,13 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FINAL_ATTEMPT_S", "KVWorkload", "Outcome", "OrdersWorkload", "outcome"]
 
-#: Jitter of a client's interval between operations: each is interval * (1 ± this), drawn from its rng.
-JITTER = 0.25
 #: How long one try of a final read may take (the client retries across nodes within it).
 FINAL_ATTEMPT_S = 2.0
-
-Outcome = tuple[str, Any, str, str]
-"""(type, value, node, error): a completion as :meth:`HistoryRecorder.complete` takes it."""
 
 
 def outcome(f: str, result: Result | None, error: Exception | None = None) -> Outcome:
@@ -58,8 +54,7 @@ def outcome(f: str, result: Result | None, error: Exception | None = None) -> Ou
     for a write (better unknown than wrong) and ``fail`` for a read.
     """
     if result is None:
-        unknown = isinstance(error, NotAcknowledged) and error.unknown and f != "read"
-        return ("info" if unknown else "fail"), None, "", str(error) if error is not None else "no answer"
+        return unanswered(f, error)
     code, node = result.code, result.node
     if f == "read":
         if code == OK:
@@ -74,68 +69,24 @@ def outcome(f: str, result: Result | None, error: Exception | None = None) -> Ou
     return "info", None, node, f"unexpected {result.code_name}"
 
 
-def _pace(due: float, interval: float, rng: random.Random, now: float) -> float:
-    """When the next operation is due: a fixed interval with seeded jitter, open loop.
-
-    An operation that overran (a timeout) leaves the client behind schedule; it
-    catches up by at most one interval (two operations back to back), never by
-    a burst that would hammer a cluster just back from a fault.
-    """
-    return max(due + interval * (1.0 + JITTER * (2.0 * rng.random() - 1.0)), now - interval)
-
-
-class KVWorkload:
+class KVWorkload(ClientPool):
     """``section.clients`` key-value clients over keys ``k1..k<section.keys>``, ``section.rate`` ops/s in all."""
 
     def __init__(self, cluster: Cluster, section: WorkloadSection, rng: random.Random, recorder: HistoryRecorder) -> None:
         _check_section(section)
-        self.cluster = cluster
-        self.section = section
-        self.recorder = recorder
+        super().__init__(cluster, section, rng, recorder)
         self.keys = [f"k{i}" for i in range(1, section.keys + 1)]
-        self.fs = [f for f in KV_OPS if section.mix.get(f, 0) > 0]
-        self.weights = [section.mix[f] for f in self.fs]
-        # One stream a client, drawn now: which operations a client issues depends on the seed
-        # only, however the threads interleave.
-        self._seeds = [rng.getrandbits(64) for _ in range(section.clients)]
-        self._stop = threading.Event()
-        self._lock = threading.Lock()  # orders the stop flag against invokes, guards _open and _counts
-        self._threads: list[threading.Thread] = []
-        self._open: dict[int, int] = {}  # process -> handle of its operation in flight
-        self._counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
-        self.errors: list[str] = []  # unexpected exceptions in client threads (each also an info/fail line)
+        self.fs, self.weights = weighted(section.mix, KV_OPS)
+        self._seen: dict[int, dict[str, Any]] = {}  # process -> key -> the value it last read or wrote there (for cas)
+        self._written: dict[int, int] = {}  # process -> values it wrote so far
         # Clients speak chaoslab.v1.KV unless the algorithm names its own (AlgorithmSpec.kv_client).
         ref = getattr(getattr(cluster, "algorithm", None), "kv_client", None)  # (a test's stand-in has no spec)
         self._connect: Callable[..., Any] = load_ref(ref) if ref else KVClient.for_cluster
 
-    # ------------------------------------------------------------------ control
-
-    def start(self) -> None:
-        """Start the client threads; each issues ``rate / clients`` operations a second."""
-        if self._threads:
-            raise LabError("the workload has already started")
-        nodes = self.cluster.node_ids
-        for process in range(self.section.clients):
-            # Each client asks its own node first (Jepsen's binding), so a node that answers
-            # when it should redirect (a stale local read) is asked, not only the leader.
-            home = nodes[process % len(nodes)] if nodes else None
-            client = self._connect(self.cluster, timeout=self.section.timeout, home=home)
-            thread = threading.Thread(target=self._run, args=(process, client), name=f"chaos-client-{process}", daemon=True)
-            self._threads.append(thread)
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Issue nothing more; wait up to ``timeout`` s for operations in flight; any left become ``info``."""
-        with self._lock:
-            self._stop.set()
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        with self._lock:
-            stuck = dict(self._open)
-        for process, handle in stuck.items():
-            self._complete(process, handle, ("info", None, "", "client still waiting when the workload stopped"))
+    def connect(self, process: int, home: str | None) -> Any:
+        # Each client asks its own node first, so a node that answers when it should redirect
+        # (a stale local read) is asked, not only the leader.
+        return self._connect(self.cluster, timeout=self.section.timeout, home=home)
 
     def final_reads(self, timeout: float = 10.0) -> dict[str, Any]:
         """One read of every key, retried until ``timeout`` s pass, recorded like any other read.
@@ -150,93 +101,50 @@ class KVWorkload:
         with self._connect(self.cluster) as client:
             for i, key in enumerate(self.keys):
                 process = self.section.clients + i
-                while True:
+
+                def attempt(key: str = key, process: int = process) -> bool:
                     # Each key gets at least one try, even when an earlier one used up the time.
-                    attempt = min(max(deadline - time.monotonic(), 0.5), FINAL_ATTEMPT_S)
-                    with self._lock:
-                        handle = self._invoke(process, "read", key, None)
-                    done, _ = self._call(lambda: client.get(key, timeout=attempt), "read")
-                    self._complete(process, handle, done)
+                    budget = min(max(deadline - time.monotonic(), 0.5), FINAL_ATTEMPT_S)
+                    done, _ = self.record(process, "read", key, None,
+                                          lambda: _judged("read", lambda: client.get(key, timeout=budget)), final=True)
                     if done[0] == "ok":
                         values[key] = done[1]
-                        break
-                    if time.monotonic() >= deadline:
-                        break
-                    time.sleep(0.05)  # pacing between tries of a cluster that is not answering yet
-        return values
+                    return done[0] == "ok"
 
-    def counts(self) -> dict[str, int]:
-        """This workload's lines by type: ``{"invoke", "ok", "fail", "info"}`` (final reads included)."""
-        with self._lock:
-            return dict(self._counts)
+                poll(deadline, attempt)
+        return values
 
     # ------------------------------------------------------------------ one client
 
-    def _run(self, process: int, client: KVClient) -> None:
-        rng = random.Random(self._seeds[process])
-        interval = self.section.clients / self.section.rate
-        seen: dict[str, Any] = {}  # key -> the value this client last read or wrote there (for cas)
-        written = 0
-        due = time.monotonic() + rng.uniform(0, interval)  # clients start staggered
-        try:
-            while not self._stop.wait(max(0.0, due - time.monotonic())):
-                f = rng.choices(self.fs, self.weights)[0]
-                key = rng.choice(self.keys)
-                if f != "read":
-                    written += 1
-                new = f"p{process}-{written}"
-                value: Any = None if f == "read" else new if f == "write" else [seen.get(key), new]
-                with self._lock:
-                    if self._stop.is_set():
-                        break
-                    handle = self._invoke(process, f, key, value)
-                done, result = self._call(lambda: self._send(client, f, key, value), f)
-                self._complete(process, handle, done)
-                if done[0] == "ok":
-                    seen[key] = done[1] if f == "read" else new
-                elif result is not None and f == "cas" and result.code in (CAS_MISMATCH, NOT_FOUND):
-                    seen[key] = result.value if result.code == CAS_MISMATCH else None  # what the key held
-                due = _pace(due, interval, rng, time.monotonic())
-        finally:
-            client.close()
+    def operate(self, process: int, client: Any, rng: random.Random) -> None:
+        seen = self._seen.setdefault(process, {})
+        f = rng.choices(self.fs, self.weights)[0]
+        key = rng.choice(self.keys)
+        if f != "read":
+            self._written[process] = self._written.get(process, 0) + 1
+        new = f"p{process}-{self._written.get(process, 0)}"
+        value: Any = None if f == "read" else new if f == "write" else [seen.get(key), new]
+        recorded = self.record(process, f, key, value, lambda: _judged(f, lambda: self._send(client, f, key, value)))
+        if recorded is None:
+            return
+        done, result = recorded
+        if done[0] == "ok":
+            seen[key] = done[1] if f == "read" else new
+        elif result is not None and f == "cas" and result.code in (CAS_MISMATCH, NOT_FOUND):
+            seen[key] = result.value if result.code == CAS_MISMATCH else None  # what the key held
 
-    def _send(self, client: KVClient, f: str, key: str, value: Any) -> Result:
+    @staticmethod
+    def _send(client: KVClient, f: str, key: str, value: Any) -> Result:
         if f == "read":
             return client.get(key)
         if f == "write":
             return client.put(key, value)
         return client.cas(key, value[0], value[1])
 
-    def _call(self, send: Callable[[], Result], f: str) -> tuple[Outcome, Result | None]:
-        """Run one operation; any exception becomes a completion (and, if unexpected, an error kept)."""
-        try:
-            result = send()
-        except LabError as exc:  # NotAcknowledged, or a request the node called bad
-            return outcome(f, None, exc), None
-        except Exception as exc:  # noqa: BLE001 - a client thread must close its operation whatever happens
-            self.errors.append(f"{type(exc).__name__}: {exc}")
-            kind = "fail" if f == "read" else "info"
-            return (kind, None, "", f"client error: {type(exc).__name__}: {exc}"), None
-        return outcome(f, result), result
 
-    def _invoke(self, process: int, f: str, key: str, value: Any) -> int:
-        """Record an invoke (the caller holds ``_lock``)."""
-        handle = self.recorder.invoke(process, f, key, value)
-        self._open[process] = handle
-        self._counts["invoke"] += 1
-        return handle
-
-    def _complete(self, process: int, handle: int, done: Outcome) -> bool:
-        """Record a completion unless :meth:`stop` already gave up on the operation (whoever takes
-        it out of ``_open`` completes it, so it is completed once)."""
-        with self._lock:
-            if self._open.get(process) != handle:
-                return False
-            del self._open[process]
-            self._counts[done[0]] += 1
-        kind, value, node, error = done
-        self.recorder.complete(handle, kind, value, node=node, error=error)
-        return True
+def _judged(f: str, send: Callable[[], Result]) -> tuple[Outcome, Result]:
+    result = send()
+    return outcome(f, result), result
 
 
 class OrdersWorkload:
@@ -327,10 +235,3 @@ class OrdersWorkload:
 def _check_section(section: WorkloadSection) -> None:
     if section.clients < 1 or section.keys < 1:
         raise LabError(f"workload needs at least one client and one key, got {section.clients} and {section.keys}")
-    if not section.rate > 0 or not section.timeout > 0:
-        raise LabError(f"workload rate and timeout must be above 0, got {section.rate:g} and {section.timeout:g}")
-    unknown = sorted(set(section.mix) - set(KV_OPS))
-    if unknown:
-        raise LabError(f"workload mix: unknown operation {unknown[0]!r} (known: {', '.join(KV_OPS)})")
-    if not any(section.mix.get(f, 0) > 0 for f in KV_OPS):
-        raise LabError("workload mix gives no operation a weight above 0")

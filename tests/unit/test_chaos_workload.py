@@ -21,7 +21,8 @@ from chaoslab.chaos import workload as workload_module
 from chaoslab.chaos.history import HistoryRecorder
 from chaoslab.chaos.scenario import WorkloadSection
 from chaoslab.chaos.verdicts import linearizable, no_lost_writes
-from chaoslab.chaos.workload import KVWorkload, _pace, outcome
+from chaoslab.chaos.clients import pace
+from chaoslab.chaos.workload import KVWorkload, outcome
 from chaoslab.check.history import read_history
 from chaoslab.client import CAS_MISMATCH, NOT_FOUND, OK, NotAcknowledged, Result
 from chaoslab.errors import LabError
@@ -142,7 +143,7 @@ class TestPace:
         gaps = []
         due = 0.0
         for _ in range(1000):
-            nxt = _pace(due, 0.1, rng, now=due)
+            nxt = pace(due, 0.1, rng, now=due)
             gaps.append(nxt - due)
             due = nxt
         assert min(gaps) >= 0.075 and max(gaps) <= 0.125
@@ -150,7 +151,7 @@ class TestPace:
 
     def test_no_burst_after_an_overrun(self) -> None:
         """A client 3 s behind (a timeout) catches up by one interval, not thirty operations."""
-        assert _pace(0.0, 0.1, random.Random(1), now=3.0) == pytest.approx(2.9)
+        assert pace(0.0, 0.1, random.Random(1), now=3.0) == pytest.approx(2.9)
 
 
 class Store:

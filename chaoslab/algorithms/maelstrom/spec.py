@@ -52,6 +52,9 @@ SPEC = AlgorithmSpec(
     status_columns=(StatusColumn("errors", "maelstrom.errors"),),
     cli="chaoslab.algorithms.maelstrom.adapters.cli:app",
     panel="chaoslab.algorithms.maelstrom.adapters.panel:maelstrom_panel",
-    workloads=("kv",),  # a lin-kv program's, through kv_client (read / write / cas client messages)
+    # kv: a lin-kv program's, through kv_client (read / write / cas client messages); the others
+    # are Maelstrom's own workloads (adapters/workloads.py), each with its check
+    workloads=("kv", "echo", "broadcast", "g-counter"),
     kv_client="chaoslab.algorithms.maelstrom.adapters.kvclient:MaelstromKVClient.for_cluster",
+    workload_settings={"kv": "lin-kv", "echo": "echo", "broadcast": "broadcast", "g-counter": "g-counter"},
 )
