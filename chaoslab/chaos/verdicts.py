@@ -64,6 +64,14 @@ class Verdict:
 # ---------------------------------------------------------------- the history
 
 
+def _operations(name: str, history: Path) -> list[Operation] | Verdict:
+    """The history's operations, or the ``unknown`` verdict ``name`` gives a history it cannot read."""
+    try:
+        return read_history(history)
+    except HistoryError as exc:
+        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+
+
 def linearizable(history: Path, timeout: float = 60.0) -> Verdict:
     """Is the history linearizable under the key-value model? (``chaoslab.check``, per key.)
 
@@ -107,10 +115,9 @@ def no_lost_writes(history: Path) -> Verdict:
     have superseded it. Values must be unique per write (the workload's are).
     """
     name = "no_lost_writes"
-    try:
-        ops = read_history(history)
-    except HistoryError as exc:
-        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    ops = _operations(name, history)
+    if isinstance(ops, Verdict):
+        return ops
     by_key: dict[Any, list[Operation]] = {}
     for op in ops:
         by_key.setdefault(op.key, []).append(op)
@@ -194,10 +201,9 @@ def availability(history: Path, windows: Sequence[tuple[str, float, float, float
     A window in which nothing was invoked is unknown.
     """
     name = "availability"
-    try:
-        ops = read_history(history)
-    except HistoryError as exc:
-        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    ops = _operations(name, history)
+    if isinstance(ops, Verdict):
+        return ops
     results, below, empty, lines = [], [], [], []
     for label, start, end, minimum in windows:
         inside = [op for op in ops if op.call_time is not None and start * 1e9 <= op.call_time < end * 1e9]
@@ -229,10 +235,10 @@ def echoes_match(history: Path) -> Verdict:
     cannot echo. Unknown when no echo was answered at all.
     """
     name = "echoes_match"
-    try:
-        ops = [op for op in read_history(history) if op.f == "echo"]
-    except HistoryError as exc:
-        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    ops = _operations(name, history)
+    if isinstance(ops, Verdict):
+        return ops
+    ops = [op for op in ops if op.f == "echo"]
     answered = [op for op in ops if op.status == "ok"]
     wrong = [op for op in answered if op.output != op.value]
     details: dict[str, Any] = {
@@ -294,10 +300,9 @@ def all_delivered(history: Path) -> Verdict:
     acknowledged messages every final read holds). Unknown when a node has no final read.
     """
     name = "all_delivered"
-    try:
-        ops = read_history(history)
-    except HistoryError as exc:
-        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    ops = _operations(name, history)
+    if isinstance(ops, Verdict):
+        return ops
     sends = [op for op in ops if op.f == "broadcast"]
     sent = {op.value: op for op in sends}
     acked = {op.value for op in sends if op.status == "ok"}
@@ -339,17 +344,17 @@ def all_delivered(history: Path) -> Verdict:
         if lost:
             shown = ", ".join(f"{node} lacks {len(missing)}" for node, missing in lost.items())
             node, missing = next(iter(lost.items()))
-            problems.append(f"{details['lost_count']} acknowledged messages lost ({shown}; "
+            problems.append(f"{_many(details['lost_count'], 'acknowledged message')} lost ({shown}; "
                             f"e.g. {missing[0]}, broadcast on line {sent[missing[0]].call_line}, "
                             f"not in {node}'s final read on line {finals[node].call_line})")
             lines += [sent[m].call_line for missing in lost.values() for m in missing]
             lines += [finals[node].call_line for node in lost]
         if phantom:
-            problems.append(f"{len(phantom)} phantom messages (e.g. {phantom[0]['message']} read from "
+            problems.append(f"{_many(len(phantom), 'phantom message')} (e.g. {phantom[0]['message']} read from "
                             f"{phantom[0]['node']} on line {phantom[0]['line']}: {phantom[0]['why']})")
             lines += [item["line"] for item in phantom]
         if malformed:
-            problems.append(f"{len(malformed)} reads returned no list of messages (e.g. "
+            problems.append(f"{_many(len(malformed), 'read')} returned no list of messages (e.g. "
                             f"{_show(malformed[0]['returned'])} from {malformed[0]['node']} on line "
                             f"{malformed[0]['line']})")
             lines += [item["line"] for item in malformed]
@@ -406,10 +411,9 @@ def counter_sum(history: Path) -> Verdict:
     when a node has no final read.
     """
     name = "counter_sum"
-    try:
-        ops = read_history(history)
-    except HistoryError as exc:
-        return Verdict(name, UNKNOWN, f"cannot read the history: {exc}")
+    ops = _operations(name, history)
+    if isinstance(ops, Verdict):
+        return ops
     adds = [op for op in ops if op.f == "add"]
     bad_adds = [op for op in adds if not _count(op.value)]
     low = sum(op.value for op in adds if op.status == "ok" and _count(op.value))
@@ -459,16 +463,16 @@ def counter_sum(history: Path) -> Verdict:
             lines += [item["line"] for item in outside]
         if too_high:
             first = too_high[0]
-            problems.append(f"{len(too_high)} reads above every add invoked before them (e.g. {first['node']} read "
+            problems.append(f"{_many(len(too_high), 'read')} above every add invoked before them (e.g. {first['node']} read "
                             f"{first['value']} on line {first['line']}, when at most {first['most']} was added)")
             lines += [item["line"] for item in too_high]
         if malformed:
-            problems.append(f"{len(malformed)} reads returned no count (e.g. {_show(malformed[0]['returned'])} from "
+            problems.append(f"{_many(len(malformed), 'read')} returned no count (e.g. {_show(malformed[0]['returned'])} from "
                             f"{malformed[0]['node']} on line {malformed[0]['line']})")
             lines += [item["line"] for item in malformed]
         return Verdict(name, INVALID, "; ".join(problems), details, sorted(set(lines))[:_MAX_OPS])
     if bad_adds:
-        return Verdict(name, UNKNOWN, f"{len(bad_adds)} adds have no whole, non-negative delta (line "
+        return Verdict(name, UNKNOWN, f"{_many(len(bad_adds), 'add')} without a whole, non-negative delta (line "
                        f"{bad_adds[0].call_line}): the sum is unknown", details)
     if unread or not reads:
         which = ", ".join(unread) if unread else "any node"
@@ -477,6 +481,10 @@ def counter_sum(history: Path) -> Verdict:
         "final reads " + ", ".join(f"{node} {value}" for node, value in final_values.items())
     return Verdict(name, VALID, f"{agreed}, {bounds} ({len(adds):,} adds); no read above the adds before it",
                    details)
+
+
+def _many(n: int, thing: str) -> str:
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
 
 
 def _count(value: Any) -> bool:

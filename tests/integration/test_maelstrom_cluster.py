@@ -166,3 +166,33 @@ def test_down_stops_the_programs_quietly(home: Path) -> None:
     cluster.down(keep=True)
     assert [process_state(pid) for pid in pids] == ["gone"] * 3
     assert events(cluster, "program_exit") == []
+
+
+@pytest.mark.parametrize(("scenario", "program", "check", "want"), [
+    ("echo.toml", "echo.py", "echoes_match", "valid"),
+    ("echo.toml", "echo_wrong.py", "echoes_match", "invalid"),
+    ("broadcast-partition.toml", "broadcast.py", "all_delivered", "valid"),
+    ("broadcast-partition.toml", "broadcast_once.py", "all_delivered", "invalid"),
+    ("g-counter-partition.toml", "g_counter.py", "counter_sum", "valid"),
+    ("g-counter-partition.toml", "g_counter_lossy.py", "counter_sum", "invalid"),
+], ids=["echo", "echo-wrong", "broadcast", "broadcast-once", "g-counter", "g-counter-lossy"])
+def test_a_scripted_run_judges_maelstrom_workloads(tmp_path: Path, scenario: str, program: str, check: str,
+                                                   want: str) -> None:
+    """`chaoslab run` of Maelstrom's echo, broadcast and g-counter workloads (`[cluster] bin/workload`):
+    the correct node survives the crash, pause or partition (exit 0); the planted bug is caught (exit 1):
+    a wrong echo, messages broadcast at the cut-off node lost, adds that never reach the other nodes."""
+    result = run_scenario(NODES / scenario, seed=5, quick=False, home=tmp_path / "home",
+                          settings=[f"bin={NODES / program}"])
+    verdict = result.verdict(check)
+    assert verdict.status == want, (verdict.summary, result.replay, result.report.get("error"))
+    assert result.exit_code == (0 if want == "valid" else 1)
+    assert [v.name for v in result.verdicts] == [check]  # the workload kind's default, nothing else
+    history = [json.loads(line) for line in (result.run_dir / "history.jsonl").read_text().splitlines()]
+    served = {op["node"] for op in history if op["type"] == "ok"}
+    assert served == {"n1", "n2", "n3"}  # every node's program answered its clients
+    if check == "all_delivered":
+        latency = verdict.details["latency"]
+        assert latency["count"] > 0 and 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["max_ms"]
+        if want == "invalid":
+            assert verdict.details["lost"]["n1"] and verdict.details["lost"]["n2"]  # n3's messages never left it
+    assert (result.run_dir / "report.html").stat().st_size > 0

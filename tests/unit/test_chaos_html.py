@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chaos_runs import write_run
-from chaoslab.chaos.html import leaders, load_run, marks, throughput, write_html
+from chaoslab.chaos.html import leaders, load_run, marks, op_rows, throughput, write_html
 from chaoslab.errors import LabError
 
 
@@ -139,6 +139,32 @@ class TestPages:
     def test_an_expected_violation(self, tmp_path: Path) -> None:
         rep = report(verdicts=INVALID, verdict="invalid", expect="violation", as_expected=True, exit_code=0)
         assert "violation (expected)" in page(write_html(write_run(tmp_path, rep, HISTORY, EVENTS)))
+
+
+    def test_a_maelstrom_broadcast_and_echo_run(self, tmp_path: Path) -> None:
+        """Maelstrom's operations draw like kv's: a read of a node's messages says how many it returned,
+        a wrong echo shows what came back, and both are listed when a verdict names them."""
+        messages = list(range(1, 21))
+        history = [op(0, "invoke", "broadcast", 7, 10, key=None), op(0, "ok", "broadcast", 7, 12, key=None, node="n1"),
+                   op(1, "invoke", "read", None, 20, key="n2"), op(1, "ok", "read", messages, 25, key="n2", node="n2"),
+                   op(2, "invoke", "echo", "hello", 30, key=None), op(2, "ok", "echo", "hell", 31, key=None, node="n3"),
+                   op(2, "invoke", "echo", "again", 40, key=None), op(2, "ok", "echo", "again", 41, key=None)]
+        named = [{"name": "all_delivered", "status": "invalid", "summary": "1 acknowledged message lost",
+                  "details": {"latency": {"count": 0}}, "ops": [1, 3]},
+                 {"name": "echoes_match", "status": "invalid", "summary": "1 of 2 answered echoes came back wrong",
+                  "details": {}, "ops": [5]}]
+        rep = report(scenario="maelstrom-broadcast", algorithm="maelstrom", verdicts=named, verdict="invalid",
+                     as_expected=False, exit_code=1, faults=[])
+        run_dir = write_run(tmp_path, rep, history, [])
+        html = page(write_html(run_dir))
+        assert_self_contained(html)
+        table = html[html.index("Operations named by a verdict"):]
+        assert "p0 broadcast 7 ok" in table
+        assert "p1 read &quot;n2&quot; -&gt; 20 items [1 2 3" in table  # cut, with the count up front
+        assert "p2 echo &quot;hello&quot; -&gt; &quot;hell&quot;" in table
+        assert op_rows(load_run(run_dir), 1.0)["desc"][3] == 'p2 echo "again" ok'  # hover text of a right one
+        for text in ("<h2>Latency</h2>", "<h2>Operations</h2>", "broadcast", "echo"):
+            assert text in html, text
 
 
 class TestRows:

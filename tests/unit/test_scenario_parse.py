@@ -176,6 +176,13 @@ class TestParse:
             (["raft", "pre_vote"], False), (["raft", "election_timeout_ms"], [150, 300.5])]
 
 
+# A Maelstrom program's cluster, lines 1..3; cases append to it.
+MAELSTROM = """\
+[cluster]
+algorithm = "maelstrom"
+bin = "./x.py"
+"""
+
 # (id, the file's text, the exact one-line error)
 ERRORS = [
     ("toml syntax, with a hint to quote", RAFT + '[[step]]\nat = 3s\nheal = true\n',
@@ -289,7 +296,101 @@ ERRORS = [
      "drop [workload] and drive the run with [[step]]s"),
     ("expect misspelt", RAFT + '[check]\nexpect = "violations"\n',
      "faults/x.toml:8: [check]: expect: \"violations\" is not known (did you mean 'violation'?)"),
+    # [cluster]'s own keys besides algorithm, nodes and set are settings (Maelstrom's bin, args, workload)
+    ("a [cluster] setting the algorithm does not know", '[cluster]\nalgorithm = "raft"\nbin = "./x"\n',
+     "faults/x.toml:3: [cluster]: raft config: unknown raft setting 'bin' (known: check_quorum, election_timeout_ms, "
+     "heartbeat_ms, max_batch_bytes, max_batch_entries, max_inflight, max_sessions, max_value_bytes, pre_vote, "
+     "snapshot_chunk_bytes, snapshot_threshold, snapshot_threshold_bytes)"),
+    ("a misspelt [cluster] key", '[cluster]\nalgorithm = "raft"\nnodez = 5\n',
+     "faults/x.toml:3: [cluster]: unknown key 'nodez' (did you mean 'nodes'?)"),
+    ("seed as a [cluster] setting", MAELSTROM + 'seed = 3\n',
+     "faults/x.toml:4: [cluster]: seed is not a setting: the run's seed is chaoslab run --seed"),
+    ("a setting in [cluster] and [cluster.set]", MAELSTROM + '[cluster.set]\nbin = "./y.py"\n',
+     "faults/x.toml:3: [cluster]: bin is set twice: here and in [cluster.set] (give it once)"),
+    ("Maelstrom without bin", '[cluster]\nalgorithm = "maelstrom"\nworkload = "echo"\n[workload]\n',
+     "faults/x.toml:1: [cluster]: maelstrom config: bin is required: the program to run, e.g. --bin ./my_node.py"),
+    ("a Maelstrom workload that does not exist", MAELSTROM + 'workload = "brodcast"\n',
+     "faults/x.toml:4: [cluster]: maelstrom config: workload must be one of lin-kv, echo, broadcast, g-counter, "
+     "got 'brodcast'"),
+    ("args not a list", MAELSTROM + 'args = "--verbose"\n',
+     "faults/x.toml:4: [cluster]: maelstrom config: args must be a list of strings, e.g. --args '[\"--verbose\"]', "
+     "got '--verbose'"),
+    ("workload setting and kind disagree", MAELSTROM + 'workload = "broadcast"\n[workload]\nkind = "echo"\n',
+     'faults/x.toml:6: [workload]: kind = "echo" but the cluster\'s workload = "broadcast", which runs kind = '
+     '"broadcast": give one of them, or make them agree'),
+    ("a Maelstrom kind on raft", RAFT + 'kind = "g-counter"\n',
+     'faults/x.toml:7: [workload]: kind = "g-counter" does not apply to raft; its workload is kind = "kv"'),
+    ("keys on an echo workload", MAELSTROM + '[workload]\nkind = "echo"\nkeys = 3\n',
+     "faults/x.toml:6: [workload]: keys applies to kv workloads only, not echo"),
+    ("a mix on an echo workload", MAELSTROM + '[workload]\nkind = "echo"\nmix = { echo = 1 }\n',
+     "faults/x.toml:6: [workload]: mix applies to kv, broadcast and g-counter workloads only, not echo"),
+    ("settle on an echo workload", MAELSTROM + '[workload]\nkind = "echo"\nsettle = "3s"\n',
+     "faults/x.toml:6: [workload]: settle applies to kv, broadcast and g-counter workloads only, not echo"),
+    ("a kv operation in a broadcast mix", MAELSTROM + '[workload]\nkind = "broadcast"\nmix = { write = 1 }\n',
+     "faults/x.toml:6: [workload]: mix: unknown operation 'write' (one of broadcast, read)"),
+    ("a misspelt g-counter operation", MAELSTROM + '[workload]\nkind = "g-counter"\nmix = { ad = 1 }\n',
+     "faults/x.toml:6: [workload]: mix: unknown operation 'ad' (did you mean 'add'?)"),
+    ("linearizable on a broadcast workload", MAELSTROM + '[workload]\nkind = "broadcast"\n[check]\nlinearizable = true\n',
+     "faults/x.toml:7: [check]: linearizable checks a kv workload's history: this run's workload is kind = \"broadcast\""),
+    ("counter_sum on an echo workload", MAELSTROM + '[workload]\nkind = "echo"\n[check]\ncounter_sum = true\n',
+     "faults/x.toml:7: [check]: counter_sum checks a g-counter workload's history: this run's workload is kind = \"echo\""),
+    ("echoes_match without a workload", MAELSTROM + '[[step]]\nat = "1s"\ncrash = "n1"\n[check]\nechoes_match = true\n',
+     "faults/x.toml:8: [check]: echoes_match checks an echo workload's history: add a [workload] of kind \"echo\""),
+    ("all_delivered on raft", RAFT + '[check]\nall_delivered = true\n',
+     "faults/x.toml:8: [check]: all_delivered checks a broadcast workload's history: raft serves no broadcast workload"),
+    ("all_delivered not a flag", MAELSTROM + '[workload]\nkind = "broadcast"\n[check]\nall_delivered = "yes"\n',
+     'faults/x.toml:7: [check]: all_delivered: must be true or false, got "yes"'),
 ]
+
+
+NODES = Path(__file__).resolve().parents[1] / "plugins" / "maelstrom_nodes"
+
+
+class TestMaelstromClusters:
+    def test_cluster_keys_are_settings(self) -> None:
+        """bin, args and workload in [cluster] itself are settings, as in [cluster.set]; the kind follows
+        the workload setting, with that kind's mix."""
+        s = parse(MAELSTROM + 'args = ["-v"]\nworkload = "broadcast"\n[workload]\nsettle = "3s"\n')
+        assert s.cluster.settings == {"bin": "./x.py", "args": ["-v"], "workload": "broadcast"}
+        assert s.cluster.overrides() == ['bin="./x.py"', 'args=["-v"]', 'workload="broadcast"']
+        assert s.workload is not None and (s.workload.kind, s.workload.mix, s.workload.settle) == (
+            "broadcast", {"broadcast": 0.5, "read": 0.5}, 3.0)
+
+    @pytest.mark.parametrize(("kind", "setting"), [
+        ("kv", "lin-kv"), ("echo", "echo"), ("broadcast", "broadcast"), ("g-counter", "g-counter")])
+    def test_the_kind_sets_the_workload_setting(self, kind: str, setting: str) -> None:
+        """Given only [workload] kind, the cluster's workload setting is made to match, so the host knows it."""
+        s = parse(MAELSTROM + f'[workload]\nkind = "{kind}"\n')
+        assert s.cluster.settings["workload"] == setting
+
+    def test_no_kind_and_no_setting_is_a_lin_kv_program(self) -> None:
+        s = parse(MAELSTROM + "[workload]\nrate = 5\n")
+        assert s.workload is not None and s.workload.kind == "kv" and s.cluster.settings["workload"] == "lin-kv"
+
+    def test_the_setting_under_the_algorithms_table(self) -> None:
+        """[cluster.set.maelstrom] workload = "echo" names the kind too, and is not set a second time."""
+        s = parse('[cluster]\nalgorithm = "maelstrom"\n[cluster.set.maelstrom]\nbin = "x"\nworkload = "echo"\n'
+                  "[workload]\nrate = 5\n")
+        assert s.workload is not None and s.workload.kind == "echo"
+        assert s.cluster.settings == {"maelstrom": {"bin": "x", "workload": "echo"}}
+
+    def test_a_setting_with_no_workload_runs_none(self) -> None:
+        """workload = "broadcast" without a [workload]: the host knows its workload, no clients run."""
+        s = parse(MAELSTROM + 'workload = "broadcast"\n[[step]]\nat = "1s"\ncrash = "n1"\n')
+        assert s.workload is None and s.cluster.settings["workload"] == "broadcast"
+
+    def test_set_replaces_a_cluster_key(self) -> None:
+        """`run --set bin=...` replaces the file's [cluster] bin (not "set twice"), and the replay says so."""
+        s = parse_scenario(MAELSTROM + '[workload]\nkind = "echo"\n', FILE, settings=["bin=./other.py"])
+        assert s.cluster.settings["bin"] == "./other.py" and s.replay_args == ("--set", "bin=./other.py")
+
+    @pytest.mark.parametrize(("name", "kind", "check"), [
+        ("echo.toml", "echo", "echoes_match"), ("broadcast-partition.toml", "broadcast", "all_delivered"),
+        ("g-counter-partition.toml", "g-counter", "counter_sum"), ("lin-kv-partition.toml", "kv", "linearizable")])
+    def test_the_test_nodes_scenarios(self, name: str, kind: str, check: str) -> None:
+        """The scenario files beside the Maelstrom test nodes parse, with their kinds and checks."""
+        s = load_scenario(NODES / name)
+        assert s.workload is not None and s.workload.kind == kind and getattr(s.check, check) is True
 
 
 class TestErrors:

@@ -3,7 +3,8 @@
 
 Each node keeps, per neighbour, the messages that neighbour has not acknowledged yet and
 resends them every 100 ms, so a partition only delays delivery. Neighbours come from the
-``topology`` message; until one arrives, every other node is a neighbour."""
+``topology`` message; until one arrives, every other node is a neighbour.
+``main(retry=False)`` is the planted bug of broadcast_once.py."""
 import os
 
 from node import Node
@@ -12,6 +13,7 @@ node = Node()
 messages = set()
 neighbours = None  # from topology
 unacked = {}  # neighbour -> messages it has not acknowledged
+resend = True
 
 
 def peers():
@@ -30,6 +32,8 @@ def gossip():
     for peer, pending in unacked.items():
         if pending:
             node.send(peer, {"type": "gossip", "messages": sorted(pending)})
+            if not resend:
+                pending.clear()  # the bug: sent once, as if it could not be lost
 
 
 @node.on("topology")
@@ -63,5 +67,13 @@ def acknowledged(msg):
     unacked.get(msg["src"], set()).difference_update(msg["body"]["messages"])
 
 
-node.every(0.1, gossip)
-node.run()
+def main(retry=True):
+    global resend
+    resend = retry
+    if retry:
+        node.every(0.1, gossip)
+    node.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -39,6 +39,19 @@ class TestPlanChecks:
         assert plan_checks(scenario(check=check), get_algorithm("raft")) == {
             "no_lost_writes": True, "election_safety": True, "leader_within": 2.0, "one_coordinator": True}
 
+    @pytest.mark.parametrize(("kind", "checks"), [
+        ("kv", {"linearizable": True, "no_lost_writes": True}), ("echo", {"echoes_match": True}),
+        ("broadcast", {"all_delivered": True}), ("g-counter", {"counter_sum": True})])
+    def test_a_maelstrom_program_is_checked_by_its_workload_kind(self, kind, checks):
+        """Maelstrom names no defaults: each workload kind brings its own check (and no election safety:
+        no role of its spec leads)."""
+        assert plan_checks(scenario("maelstrom", workload=WorkloadSection(kind=kind)), get_algorithm("maelstrom")) == checks
+
+    def test_a_kind_default_can_be_turned_off(self):
+        check = CheckSection(all_delivered=False)
+        assert plan_checks(scenario("maelstrom", check=check, workload=WorkloadSection(kind="broadcast")),
+                           get_algorithm("maelstrom")) == {}
+
     def test_an_algorithm_without_defaults_gets_what_its_spec_allows(self):
         """An algorithm with no table entry: election safety because a role of its spec leads."""
         spec = get_algorithm("twogenerals")
