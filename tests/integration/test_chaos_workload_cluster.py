@@ -50,6 +50,18 @@ class Run:
         return finals
 
 
+class HomesOnly:
+    """``cluster`` as a workload sees it, with ``nodes`` as its only nodes to bind clients to
+    (its clients still reach every node: the addresses come from the run directory)."""
+
+    def __init__(self, cluster: Any, *nodes: str) -> None:
+        self._cluster = cluster
+        self.node_ids = list(nodes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cluster, name)
+
+
 def up_and_restarted(cluster: Any, node: str) -> bool:
     return any(n.id == node and n.state == "up" and n.HasField("status") for n in cluster.status().nodes)
 
@@ -140,12 +152,16 @@ class TestPlantedBugs:
         acknowledged writes before a majority had them lost every one of them."""
         cluster = chaoslab_clusters.up("buggy_raft", nodes=3, seed=5, overrides=[f"bug={bug}", "check_quorum=false"])
         old = cluster.wait_for_leader()
-        run = Run(cluster, tmp_path / "history.jsonl", WorkloadSection(clients=4, rate=100.0, keys=3, mix={"write": 1}))
+        # Every client bound to the old leader: the writes it acknowledges alone are then the last
+        # of their keys. With clients bound to the new leader too, their later writes superseded
+        # the lost ones now and then, and the run passed (3 runs in 8).
+        run = Run(HomesOnly(cluster, old), tmp_path / "history.jsonl",
+                  WorkloadSection(clients=4, rate=100.0, keys=3, mix={"write": 1}))
         run.progress(40)
         cluster.partition(f"isolate:{old}")
         cluster.wait_for_leader(exclude=(old,))
         # The buggy leader acknowledges writes alone; the correct one cannot (they time out as info).
-        run.progress(60, "writes during the partition", kind="invoke")
+        run.progress(20, "writes during the partition", kind="invoke")
         run.workload.stop()
         cluster.heal()
         run.finish()
