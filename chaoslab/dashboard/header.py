@@ -13,7 +13,7 @@ from rich.text import Text
 from chaoslab.algorithms.spec import AlgorithmSpec
 
 from .algorithm import lead_role, leaders, spec_for
-from .snapshot import fmt_duration, get, node_status, nodes, num, text
+from .snapshot import fmt_duration, get, node_state, node_status, nodes, num, text
 from .style import BAD, PRE, WARN, role_kind, term_text
 
 __all__ = ["header"]
@@ -56,7 +56,13 @@ def leader_summary(snapshot: Snapshot, spec: AlgorithmSpec | None) -> Text:
     """``leader n1 · term 3``; ``no leader · electing: ...``; several leaders (``✕ 2 leaders: ...``)
     in red, saying so when two share a term.
 
-    The words are the spec's: its first leading role, its ``term_name``."""
+    The words are the spec's: its first leading role, its ``term_name``. An algorithm none of
+    whose roles leads (a Maelstrom program, the Two Generals) gets how many nodes are up instead:
+    "no leader" would read as a fault."""
+    if spec is not None and not any(kind == "lead" for kind in spec.roles.values()):
+        listed = nodes(snapshot)
+        up = sum(1 for node in listed if node_state(node) == "up")
+        return Text(f"{up} of {len(listed)} up", style="green" if up == len(listed) else WARN)
     word = lead_role(spec)
     unit = spec.term_name if spec is not None else "term"
     found = leaders(snapshot, spec)

@@ -1039,6 +1039,23 @@ class TestSeveralLeaders:
         out = leader_summary(snap, get_algorithm("bully")).plain
         assert out == "✕ 2 coordinators: n2 · epoch 3, n4 (e2)"
 
+    def test_an_algorithm_without_leaders_shows_who_is_up(self):
+        """No role of a Maelstrom program leads: the header counts nodes up, never 'no leader'."""
+        from chaoslab.algorithms.registry import get_algorithm
+        from chaoslab.dashboard.header import leader_summary
+
+        snap = bully()
+        for node in snap["nodes"]:
+            if "status" in node:
+                node["status"]["role"] = "node"
+        spec = get_algorithm("maelstrom")
+        total = len(snap["nodes"])
+        up = [node for node in snap["nodes"] if node["state"] == "up"]
+        assert 0 < len(up) < total  # the fixture has a node down
+        assert leader_summary(snap, spec).plain == f"{len(up)} of {total} up"
+        up[0]["state"] = "crashed"
+        assert leader_summary(snap, spec).plain == f"{len(up) - 1} of {total} up"
+
     def test_leaders_event_says_how_many(self):
         """The supervisor's ``leaders`` event reads '2 coordinators: n2 n5' with the bully spec."""
         from chaoslab.algorithms.registry import get_algorithm
