@@ -65,7 +65,7 @@ def _runs_layout(first: str, counts: Sequence[str]) -> Table:
     table.add_column(first, overflow="ellipsis", min_width=14)
     for header in counts:  # widths that fit their figures: the first column gives way, not these
         table.add_column(header, justify="right", no_wrap=True, min_width=max(len(header), 5))
-    table.add_column("verdict", no_wrap=True, width=len("violation (expected)"))
+    table.add_column("verdict", no_wrap=True)  # as wide as the verdicts shown: the names need the room
     table.add_column("time", justify="right", no_wrap=True, width=6)
     return table
 
