@@ -717,6 +717,9 @@ def run_(
         label = verdict_label(result.report)
         out.print(f"[bold]{scenario.name}[/]: {label} (exit {result.exit_code}, seed {result.seed})", highlight=False)
         out.print(f"  report: {result.run_dir / HTML}", highlight=False, soft_wrap=True)
+        for v in result.verdicts:  # what went wrong, in the log itself: a CI reader sees why at once
+            if v.status in ("invalid", "unknown"):
+                out.print(f"  {v.name}: {v.status}: {v.summary}", highlight=False, markup=False, soft_wrap=True)
         for line in [*(f"{e['label']}: {e['error']}" for e in result.report["step_errors"]), *result.report["notes"]]:
             out.print(f"  {line}", style="dim", highlight=False, markup=False, soft_wrap=True)
         if result.error:

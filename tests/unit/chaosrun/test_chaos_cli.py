@@ -10,6 +10,7 @@ import pytest
 
 from chaoslab import cli
 from chaoslab.chaos import runner
+from chaoslab.chaos import verdicts as v
 from chaoslab.chaos.report import replay_command
 
 SCENARIO = """\
@@ -45,7 +46,9 @@ def fake_runs(monkeypatch, tmp_path):
                   "expect": "valid", "as_expected": code == 0, "ops": {"invoke": 3, "ok": 2, "fail": 0, "info": 1},
                   "faults": [], "verdicts": [], "wall_s": 1.0, "error": None, "step_errors": [], "notes": [],
                   "replay": replay_command(scenario.path, seed, quick)}
-        return runner.RunResult(scenario.name, str(scenario.path), seed, quick, tmp_path / scenario.name, report)
+        verdicts = [v.Verdict("linearizable", "valid", "linearizable: 3 operations"),
+                    v.Verdict("no_lost_writes", verdict, f"{verdict}: 1 acknowledged write lost" if code else "none lost")]
+        return runner.RunResult(scenario.name, str(scenario.path), seed, quick, tmp_path / scenario.name, report, verdicts)
 
     monkeypatch.setattr(runner, "run", run)
     return codes, ran
@@ -68,6 +71,15 @@ class TestRunCommand:
         assert ran == [("first", 7, True), ("second", 7, True), ("third", 7, True)]
         assert out.count("replay:") == 1 and f"chaoslab run {files[1]} --seed 7 --quick" in out
         assert "first: valid (exit 0, seed 7)" in out and "second: invalid (exit 1, seed 7)" in out
+
+    def test_a_failed_run_says_which_check_failed_and_why(self, monkeypatch, capsys, files, fake_runs):
+        """The log alone tells a CI reader what broke: each invalid or unknown verdict, one line."""
+        codes, _ = fake_runs
+        codes.update(second=1, third=2)
+        _, out, _ = chaoslab(monkeypatch, capsys, "run", *map(str, files), "--seed", "7")
+        assert "  no_lost_writes: invalid: invalid: 1 acknowledged write lost" in out
+        assert "  no_lost_writes: unknown: unknown: 1 acknowledged write lost" in out
+        assert "linearizable:" not in out and out.count("no_lost_writes:") == 2  # valid verdicts stay quiet
 
     def test_unknown_beats_a_violation(self, monkeypatch, capsys, files, fake_runs):
         codes, _ = fake_runs
