@@ -11,7 +11,8 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from collections.abc import Sequence
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich import box
@@ -687,6 +688,14 @@ def run_(
                         help="An algorithm setting on top of the files' [cluster.set] (repeatable).")] = None,
 ) -> None:
     """Run scenarios: a fresh cluster, clients, timed faults, verdicts. Exit 0 as expected, 1 violation, 2 unknown/error."""
+    run_files(files, seed=seed, quick=quick, report_dir=report_dir, as_json=as_json, algorithm=algorithm,
+              settings=settings or ())
+
+
+def run_files(files: Sequence[Path], *, seed: int | None = None, quick: bool = False, report_dir: Path | None = None,
+              as_json: bool = False, algorithm: str | None = None, settings: Sequence[str] = ()) -> NoReturn:
+    """``chaoslab run``'s work, for commands that write a scenario and run it (``chaoslab
+    maelstrom test``): every file is checked before any cluster starts; exits with the worst code."""
     import random
     import signal
 
@@ -695,7 +704,7 @@ def run_(
     from chaoslab.chaos.report import HTML, verdict_label
     from chaoslab.chaos.runner import run
 
-    scenarios = [load_scenario(path, algorithm=algorithm, settings=settings or ()) for path in files]  # all bad input is found before any cluster starts
+    scenarios = [load_scenario(path, algorithm=algorithm, settings=settings) for path in files]  # all bad input is found before any cluster starts
     # `kill` (or a CI job's timeout) tears a run's cluster down as Ctrl-C does: a run's cluster
     # is nobody's to stop once its run is gone.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chaoslab import Cluster, LabError
-from chaoslab.testing import run_scenario, wait_until
+from chaoslab.testing import run_cli, run_scenario, wait_until
 from chaoslab.wire.status import node_statuses
 
 NODES = Path(__file__).resolve().parents[1] / "plugins" / "maelstrom_nodes"
@@ -196,3 +196,21 @@ def test_a_scripted_run_judges_maelstrom_workloads(tmp_path: Path, scenario: str
         if want == "invalid":
             assert verdict.details["lost"]["n1"] and verdict.details["lost"]["n2"]  # n3's messages never left it
     assert (result.run_dir / "report.html").stat().st_size > 0
+
+
+def test_maelstrom_test_takes_maelstroms_command_line_and_saves_a_replayable_scenario(home: Path) -> None:
+    """`chaoslab maelstrom test -w lin-kv --bin ... --nemesis partition` as one would type it for
+    Maelstrom: the stale node is caught (exit 1, the failing check named in the output); the
+    scenario it wrote runs again with `chaoslab run`, where the forwarding node passes."""
+    stale = NODES / "stale_kv.py"
+    done = run_cli(home, "maelstrom", "test", "-w", "lin-kv", "--bin", str(stale), "--node-count", "3",
+                   "--time-limit", "3", "--rate", "40", "--nemesis", "partition", "--seed", "2", timeout=90)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "maelstrom-lin-kv: invalid (exit 1, seed 2)" in done.stdout
+    assert re.search(r"^  (linearizable|no_lost_writes): invalid: ", done.stdout, re.M), done.stdout
+    saved = home / "maelstrom" / "lin-kv.toml"
+    assert f"scenario: {saved}" in done.stdout
+    assert saved.read_text().startswith(f"# chaoslab maelstrom test -w lin-kv --bin {stale}")
+    again = run_cli(home, "run", str(saved), "--seed", "2", "--set", f"bin={NODES / 'lin_kv.py'}", timeout=90)
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert "maelstrom-lin-kv: valid (exit 0, seed 2)" in again.stdout
