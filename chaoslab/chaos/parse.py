@@ -32,7 +32,9 @@ from chaoslab.algorithms.registry import available, get_algorithm
 from chaoslab.algorithms.spec import AlgorithmSpec
 from chaoslab.chaos.scenario import (
     ACTIONS,
+    CHECKS,
     DEFAULT_MIX,
+    HISTORY_CHECKS,
     MIX_OPS,
     NEMESIS_KINDS,
     Availability,
@@ -66,11 +68,7 @@ _WORKLOAD_KEYS = {kind: (*_COMMON_KEYS, *(("keys",) if kind == "kv" else ()),
                          *(("mix", "settle") if kind in MIX_OPS else ()))  # the kinds with final reads
                   for kind in WORKLOAD_KINDS}
 _NEMESIS_KEYS = ("kinds", "interval", "hold", "seed", "start", "stop")
-_CHECK_KEYS = ("linearizable", "no_lost_writes", "echoes_match", "all_delivered", "counter_sum", "election_safety",
-               "leader_within", "one_coordinator", "agreement", "expect", "availability")
-#: checks of one workload kind's history
-_KIND_CHECKS = {"linearizable": "kv", "no_lost_writes": "kv", "echoes_match": "echo", "all_delivered": "broadcast",
-                "counter_sum": "g-counter", "agreement": "orders"}
+_CHECK_KEYS = (*CHECKS, "expect", "availability")
 _AVAILABILITY_KEYS = ("during", "start", "end", "min")
 _LINK = ("for", "src", "dst", "seed")
 #: what each action takes besides ``at`` and ``name``
@@ -692,7 +690,7 @@ class _Reader:
         leader_within = t.get("leader_within", _period)
         kind = workload.kind if workload is not None else None
         leads = any(spec.leads(role) for role in spec.roles)
-        for key, needs in _KIND_CHECKS.items():
+        for key, needs in HISTORY_CHECKS.items():
             if flags[key] and kind != needs:
                 t.fail(self._kind_check_error(key, needs, kind, spec), key)
         for key in ("election_safety", "one_coordinator"):

@@ -39,7 +39,7 @@ from chaoslab.chaos.history import HistoryRecorder
 from chaoslab.chaos.html import write_html
 from chaoslab.chaos.nemesis import Nemesis
 from chaoslab.chaos.report import EVENTS, HISTORY, new_run_dir, replay_command, runs_home, write_report
-from chaoslab.chaos.scenario import Availability, Scenario, Step
+from chaoslab.chaos.scenario import CHECKS, Availability, Scenario, Step
 from chaoslab.chaos.schedule import GateTimeout, MonotonicClock, Timeline
 from chaoslab.chaos.steps import Applied, FaultRecord, Faults, StepFailed, apply_step, step_label
 from chaoslab.errors import LabError
@@ -51,8 +51,7 @@ from chaoslab.wire.status import node_statuses
 
 __all__ = ["CHECK_ORDER", "WORKLOADS", "RunProgress", "RunResult", "availability_windows", "plan_checks", "run", "verdicts_for"]
 
-CHECK_ORDER = ("linearizable", "no_lost_writes", "echoes_match", "all_delivered", "counter_sum", "election_safety",
-               "leader_within", "one_coordinator", "agreement")
+CHECK_ORDER = CHECKS  # the order verdicts are made and reported in
 #: Each workload kind's class, as ``"module:attr"``: loaded when a run needs it, so the runner
 #: imports no algorithm's adapters (Maelstrom's live in its folder).
 WORKLOADS = {

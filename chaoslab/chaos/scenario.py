@@ -23,6 +23,12 @@ ACTIONS = (
 NEMESIS_KINDS = ("partition", "isolate", "crash", "pause", "drop", "delay", "duplicate", "reorder")
 #: What a kv workload's clients do; the mix gives each a weight.
 KV_OPS = ("read", "write", "cas")
+#: The checks a run can make: ``[check]`` keys and verdict names, in the order a report lists them.
+CHECKS = ("linearizable", "no_lost_writes", "echoes_match", "all_delivered", "counter_sum", "election_safety",
+          "leader_within", "one_coordinator", "agreement")
+#: The checks that judge one workload kind's history, and that kind.
+HISTORY_CHECKS = {"linearizable": "kv", "no_lost_writes": "kv", "echoes_match": "echo", "all_delivered": "broadcast",
+                  "counter_sum": "g-counter", "agreement": "orders"}
 #: Each workload kind's operations that ``mix`` weighs, and its default weights (a kind not
 #: here has no mix: orders, echo).
 MIX_OPS = {"kv": KV_OPS, "broadcast": ("broadcast", "read"), "g-counter": ("add", "read")}

@@ -59,7 +59,7 @@ def leader_summary(snapshot: Snapshot, spec: AlgorithmSpec | None) -> Text:
     The words are the spec's: its first leading role, its ``term_name``. An algorithm none of
     whose roles leads (a Maelstrom program, the Two Generals) gets how many nodes are up instead:
     "no leader" would read as a fault."""
-    if spec is not None and not any(kind == "lead" for kind in spec.roles.values()):
+    if spec is not None and not any(spec.leads(role) for role in spec.roles):
         listed = nodes(snapshot)
         up = sum(1 for node in listed if node_state(node) == "up")
         return Text(f"{up} of {len(listed)} up", style="green" if up == len(listed) else WARN)

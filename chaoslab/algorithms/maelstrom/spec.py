@@ -11,8 +11,10 @@ from chaoslab.algorithms.maelstrom.topology import TOPOLOGIES
 from chaoslab.algorithms.spec import AlgorithmSpec, StatusColumn
 
 KEYS = {"bin", "args", "init_timeout_ms", "client_timeout_ms", "workload", "topology"}
-#: Maelstrom's workloads we drive (``--workload``); "" says none in particular
-WORKLOADS = ("lin-kv", "echo", "broadcast", "g-counter")
+#: Maelstrom's workloads we drive (``--workload``; "" says none in particular), each with the
+#: kind of scripted-run workload that drives it (lin-kv's clients are the kv workload's)
+RUN_KINDS = {"lin-kv": "kv", "echo": "echo", "broadcast": "broadcast", "g-counter": "g-counter"}
+WORKLOADS = tuple(RUN_KINDS)
 
 
 def _check_config(config: Mapping[str, Any]) -> None:
@@ -54,7 +56,7 @@ SPEC = AlgorithmSpec(
     panel="chaoslab.algorithms.maelstrom.adapters.panel:maelstrom_panel",
     # kv: a lin-kv program's, through kv_client (read / write / cas client messages); the others
     # are Maelstrom's own workloads (adapters/workloads.py), each with its check
-    workloads=("kv", "echo", "broadcast", "g-counter"),
+    workloads=tuple(RUN_KINDS.values()),
     kv_client="chaoslab.algorithms.maelstrom.adapters.kvclient:MaelstromKVClient.for_cluster",
-    workload_settings={"kv": "lin-kv", "echo": "echo", "broadcast": "broadcast", "g-counter": "g-counter"},
+    workload_settings={kind: workload for workload, kind in RUN_KINDS.items()},
 )

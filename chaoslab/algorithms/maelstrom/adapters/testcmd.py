@@ -14,12 +14,10 @@ import json
 import re
 from collections.abc import Sequence
 
-from chaoslab.algorithms.maelstrom.spec import WORKLOADS
+from chaoslab.algorithms.maelstrom.spec import RUN_KINDS, WORKLOADS
 
 #: Maelstrom's fault names (``--nemesis``) and the nemesis kinds they are here.
 NEMESIS = {"partition": "partition", "kill": "crash", "pause": "pause"}
-#: The run's kind of workload for each of Maelstrom's (lin-kv's clients are our kv clients).
-KINDS = {"lin-kv": "kv", "echo": "echo", "broadcast": "broadcast", "g-counter": "g-counter"}
 _DESCRIPTION = "Maelstrom's {workload} workload against {bin}."
 #: Maelstrom's default nemesis interval, shortened for short runs so faults still come.
 NEMESIS_INTERVAL_S = 10.0
@@ -65,7 +63,7 @@ def scenario_toml(*, workload: str, bin: str, args: Sequence[str] = (), nodes: i
     lines.append(f"workload = {_text(workload)}")
     if topology:
         lines.append(f"topology = {_text(topology)}")
-    lines += ["", "[workload]", f"kind = {_text(KINDS[workload])}", f"clients = {clients_for(concurrency, nodes)}",
+    lines += ["", "[workload]", f"kind = {_text(RUN_KINDS[workload])}", f"clients = {clients_for(concurrency, nodes)}",
               f"rate = {rate:g}", f'duration = "{time_limit:g}s"']
     if kinds:
         interval = nemesis_interval if nemesis_interval is not None else min(NEMESIS_INTERVAL_S, time_limit / 3)
